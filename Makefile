@@ -1,0 +1,44 @@
+# ymchat — developer tasks. `make ci` is what CI runs (.ci/run) and what the README names.
+GO          ?= go
+BIN         := $(CURDIR)/.bin
+STATICCHECK := $(BIN)/staticcheck
+STATICCHECK_VERSION := v0.8.2
+GENERATED   := api/types.gen.go api/client.gen.go api/server.gen.go
+
+.PHONY: all generate check-generated lint test bench demo ci tools
+
+all: ci
+
+## generate: regenerate package api from openapi.yaml (oapi-codegen, pinned in go.mod)
+generate:
+	$(GO) generate ./...
+
+## check-generated: fail when the committed generated code differs from what the spec gives
+check-generated:
+	@tmp=$$(mktemp -d) && cp $(GENERATED) $$tmp/ && \
+	$(GO) generate ./... && \
+	for f in $(GENERATED); do \
+	  if ! cmp -s $$tmp/$$(basename $$f) $$f; then \
+	    echo "$$f is stale: run 'make generate' and commit the result"; diff -u $$tmp/$$(basename $$f) $$f | head -40; \
+	    cp $$tmp/$$(basename $$f) $$f; rm -rf $$tmp; exit 1; \
+	  fi; \
+	done; rm -rf $$tmp; echo "generated code is up to date"
+
+$(STATICCHECK):
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+tools: $(STATICCHECK)
+
+## lint: gofmt, go vet and staticcheck
+lint: $(STATICCHECK)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+## test: every test, with the race detector
+test:
+	$(GO) test -race -count=1 ./...
+
+## ci: everything CI checks
+ci: check-generated lint test
