@@ -1,0 +1,200 @@
+package chatclient
+
+import (
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/ymchat/ymchat/api"
+)
+
+// DefaultBaseURL is the Market's Partner API.
+const DefaultBaseURL = "https://api.partner.market.yandex.ru"
+
+// Defaults of the options.
+const (
+	// DefaultMaxInFlight is the Market's limit of parallel requests per business.
+	DefaultMaxInFlight = 4
+	// DefaultMaxWait is how long a call may wait for a spent quota to reset.
+	DefaultMaxWait = time.Minute
+	// DefaultAttemptTimeout bounds one request of the default HTTP client.
+	DefaultAttemptTimeout = 30 * time.Second
+	// MaxResponseBytes is the most of a response body the client reads.
+	MaxResponseBytes = 4 << 20
+)
+
+// Client calls the chat methods of the Market's Partner API. It is safe for concurrent
+// use, and its limits (requests in flight, quota pacing) are shared by every goroutine
+// using it: make one Client per token and share it.
+type Client struct {
+	api      *api.Client
+	base     *url.URL
+	http     *http.Client
+	auth     Auth
+	policy   RetryPolicy
+	maxWait  time.Duration
+	inflight inflight
+	quotas   quotas
+	logger   *slog.Logger
+	hook     func(RetryInfo)
+	clock    Clock
+	jitter   func(n int64) int64 // uniform in [0, n)
+}
+
+// Option configures a [Client].
+type Option func(*settings) error
+
+type settings struct {
+	baseURL     string
+	httpClient  *http.Client
+	policy      RetryPolicy
+	maxWait     time.Duration
+	maxInFlight int
+	logger      *slog.Logger
+	hook        func(RetryInfo)
+	clock       Clock
+}
+
+// WithBaseURL points the client at another server, such as a chattest fake. It must be
+// https, or http to a loopback host. Default: [DefaultBaseURL].
+func WithBaseURL(u string) Option {
+	return func(s *settings) error { s.baseURL = u; return nil }
+}
+
+// WithHTTPClient sends requests through hc (its transport, timeout, redirect policy and
+// cookies), e.g. to add tracing. The client adds the token in a transport of its own
+// wrapped around hc's, for requests to the API's host only. Default: a client with
+// http.DefaultTransport and a [DefaultAttemptTimeout] per request.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(s *settings) error {
+		if hc == nil {
+			return &ValidationError{Field: "http client", Rule: "must not be nil", Value: hc}
+		}
+		s.httpClient = hc
+		return nil
+	}
+}
+
+// WithRetryPolicy replaces [DefaultRetryPolicy].
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(s *settings) error {
+		if err := p.validate(); err != nil {
+			return err
+		}
+		s.policy = p
+		return nil
+	}
+}
+
+// WithMaxWait bounds how long one call waits for a spent quota to reset, whether the
+// Market said so with a 420 or the client knew it from earlier answers. A reset further
+// off returns a [*RateLimitError] at once. 0 never waits. The context deadline bounds
+// the wait too. Default: [DefaultMaxWait].
+func WithMaxWait(d time.Duration) Option {
+	return func(s *settings) error {
+		if d < 0 {
+			return &ValidationError{Field: "max wait", Rule: "must not be negative", Value: d}
+		}
+		s.maxWait = d
+		return nil
+	}
+}
+
+// WithMaxInFlight bounds the requests in flight per business, across all goroutines
+// using the client; further calls wait their turn. 0 removes the bound (the Market will
+// then answer a fifth parallel request with 420). Default: [DefaultMaxInFlight].
+func WithMaxInFlight(n int) Option {
+	return func(s *settings) error {
+		if n < 0 {
+			return &ValidationError{Field: "max in flight", Rule: "must not be negative", Value: n}
+		}
+		s.maxInFlight = n
+		return nil
+	}
+}
+
+// WithLogger logs one debug record per request (operation, business, attempt, status,
+// duration, and the wait before the next attempt). Nothing is logged above debug level,
+// and never the token. Default: no logging.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *settings) error { s.logger = l; return nil }
+}
+
+// WithRetryHook calls f before every wait: each retry and each wait for a quota reset.
+// f runs on the calling goroutine and should return quickly.
+func WithRetryHook(f func(RetryInfo)) Option {
+	return func(s *settings) error { s.hook = f; return nil }
+}
+
+// WithClock replaces the system clock, for tests that make waits instant and exact.
+func WithClock(c Clock) Option {
+	return func(s *settings) error {
+		if c == nil {
+			return &ValidationError{Field: "clock", Rule: "must not be nil", Value: c}
+		}
+		s.clock = c
+		return nil
+	}
+}
+
+// New returns a client that authorizes with auth.
+func New(auth Auth, opts ...Option) (*Client, error) {
+	if err := auth.valid(); err != nil {
+		return nil, err
+	}
+	s := settings{
+		baseURL:     DefaultBaseURL,
+		policy:      DefaultRetryPolicy(),
+		maxWait:     DefaultMaxWait,
+		maxInFlight: DefaultMaxInFlight,
+		clock:       systemClock{},
+	}
+	for _, o := range opts {
+		if err := o(&s); err != nil {
+			return nil, err
+		}
+	}
+	base, err := checkBaseURL(s.baseURL)
+	if err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Timeout: DefaultAttemptTimeout}
+	if s.httpClient != nil {
+		copied := *s.httpClient
+		hc = &copied
+	}
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	hc.Transport = &authTransport{base: rt, scheme: base.Scheme, host: base.Host, auth: auth}
+
+	logger := s.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Client{
+		base:     base,
+		http:     hc,
+		auth:     auth,
+		policy:   s.policy,
+		maxWait:  s.maxWait,
+		inflight: inflight{max: s.maxInFlight},
+		logger:   logger,
+		hook:     s.hook,
+		clock:    s.clock,
+		jitter:   rand.Int64N,
+	}
+	c.api, err = api.NewClient(base.String(), api.WithHTTPClient(doer{c}))
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// String describes the client without its token.
+func (c *Client) String() string {
+	return "chatclient.Client{" + c.base.String() + ", " + c.auth.String() + "}"
+}

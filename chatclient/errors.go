@@ -1,0 +1,287 @@
+package chatclient
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Sentinel errors for the common outcomes. Every error the client returns for an HTTP
+// answer matches one of them with errors.Is, e.g. errors.Is(err, chatclient.ErrNotFound).
+var (
+	// ErrBadRequest matches HTTP 400 answers: the Market rejected the request's data.
+	ErrBadRequest = errors.New("bad request")
+	// ErrUnauthorized matches HTTP 401 answers: the request carried no credentials.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden matches HTTP 403 answers: the token is wrong or lacks access.
+	ErrForbidden = errors.New("forbidden")
+	// ErrNotFound matches HTTP 404 answers: no such chat, order, return or business.
+	ErrNotFound = errors.New("not found")
+	// ErrRateLimited matches HTTP 420 answers and [*RateLimitError]: a request limit
+	// of the Market was hit, or would have been.
+	ErrRateLimited = errors.New("rate limited")
+	// ErrServerError matches HTTP 5xx answers: the Market failed.
+	ErrServerError = errors.New("server error")
+	// ErrInvalidInput matches [*ValidationError]: the call's arguments were rejected
+	// before anything was sent.
+	ErrInvalidInput = errors.New("invalid input")
+)
+
+// ValidationError reports an argument the client refused to send. No request was made.
+type ValidationError struct {
+	// Field names the argument as the API calls it, e.g. "limit", "chatId" or
+	// "filter.statuses[1]".
+	Field string
+	// Rule says what the field must be, e.g. "must be between 1 and 20".
+	Rule string
+	// Value is the rejected value.
+	Value any
+}
+
+// Error implements error.
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("ymchat: invalid %s: %s (got %v)", e.Field, e.Rule, e.Value)
+}
+
+// Is reports whether target is [ErrInvalidInput].
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalidInput }
+
+// ErrorDetail is one entry of the errors list the Market sends with a failed answer.
+type ErrorDetail struct {
+	// Code is the Market's machine-readable error code.
+	Code string
+	// Message is the Market's explanation; it may be empty.
+	Message string
+}
+
+// String formats the detail as "CODE: message".
+func (d ErrorDetail) String() string {
+	if d.Message == "" {
+		return d.Code
+	}
+	return d.Code + ": " + d.Message
+}
+
+// RateLimit holds the X-RateLimit-Resource-* headers of an answer: the hourly quota of
+// the called operation. Limit and Remaining are -1 and Until is zero when the answer
+// did not carry the header (or carried one that does not parse).
+type RateLimit struct {
+	// Limit is how many requests the quota allows in its window.
+	Limit int64
+	// Remaining is how many requests are left in the window.
+	Remaining int64
+	// Until is when the window ends and the quota resets.
+	Until time.Time
+}
+
+// String formats the quota for people, e.g. "quota 1000, 0 left until 2026-11-22T05:00:00Z".
+func (r RateLimit) String() string {
+	var parts []string
+	if r.Limit >= 0 {
+		parts = append(parts, "quota "+strconv.FormatInt(r.Limit, 10))
+	}
+	if r.Remaining >= 0 {
+		parts = append(parts, strconv.FormatInt(r.Remaining, 10)+" left")
+	}
+	s := strings.Join(parts, ", ")
+	if !r.Until.IsZero() {
+		if s != "" {
+			s += " "
+		}
+		s += "until " + r.Until.UTC().Format(time.RFC3339)
+	}
+	return s
+}
+
+// APIError is a non-2xx answer of the Market. It matches the sentinel of its status with
+// errors.Is (ErrNotFound for 404 and so on).
+type APIError struct {
+	// Operation is the API operation: "createChat", "getChat" or "getChats".
+	Operation string
+	// StatusCode is the HTTP status of the answer.
+	StatusCode int
+	// Errors lists every error the Market reported, in order.
+	Errors []ErrorDetail
+	// RateLimit holds the answer's quota headers.
+	RateLimit RateLimit
+	// Body is a short excerpt of the body, set when it was not the JSON error envelope
+	// (an HTML page from a proxy, say).
+	Body string
+}
+
+// Error implements error, naming the operation, the status and every reported error.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ymchat: %s: HTTP %d", e.Operation, e.StatusCode)
+	if t := http.StatusText(e.StatusCode); t != "" {
+		b.WriteString(" " + t)
+	} else if e.StatusCode == 420 {
+		b.WriteString(" Method Failure")
+	}
+	for i, d := range e.Errors {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(d.String())
+	}
+	if len(e.Errors) == 0 && e.Body != "" {
+		fmt.Fprintf(&b, ": unexpected body %q", e.Body)
+	}
+	if e.isRateLimit() {
+		if rl := e.RateLimit.String(); rl != "" {
+			b.WriteString(" (" + rl + ")")
+		}
+	}
+	return b.String()
+}
+
+func (e *APIError) isRateLimit() bool {
+	return e.StatusCode == 420 || e.StatusCode == http.StatusTooManyRequests
+}
+
+// Is matches the sentinel of the error's status: ErrBadRequest, ErrUnauthorized,
+// ErrForbidden, ErrNotFound, ErrRateLimited or ErrServerError.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrBadRequest:
+		return e.StatusCode == http.StatusBadRequest
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.StatusCode == http.StatusForbidden
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrRateLimited:
+		return e.isRateLimit()
+	case ErrServerError:
+		return e.StatusCode >= 500
+	}
+	return false
+}
+
+// RateLimitError reports that an hourly quota is spent and resets later than the client
+// may wait (see [WithMaxWait] and the context deadline). It matches [ErrRateLimited].
+type RateLimitError struct {
+	// Operation is the API operation whose quota is spent.
+	Operation string
+	// BusinessID is the business the quota belongs to.
+	BusinessID int64
+	// Limit is the quota (-1 when unknown).
+	Limit int64
+	// Remaining is what is left of it, normally 0.
+	Remaining int64
+	// Until is when the quota resets: retry after it.
+	Until time.Time
+	// Err is the Market's 420 answer, or nil when the client knew the quota was spent
+	// and sent no request.
+	Err *APIError
+}
+
+// Error implements error, saying when the quota resets.
+func (e *RateLimitError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ymchat: %s: rate limited: quota", e.Operation)
+	if e.Limit >= 0 {
+		fmt.Fprintf(&b, " of %d requests", e.Limit)
+	}
+	fmt.Fprintf(&b, " spent until %s", e.Until.UTC().Format(time.RFC3339))
+	if e.Err == nil {
+		b.WriteString(" (no request sent)")
+	}
+	return b.String()
+}
+
+// Is reports whether target is [ErrRateLimited].
+func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+
+// Unwrap returns the Market's answer, if a request was sent.
+func (e *RateLimitError) Unwrap() error {
+	if e.Err == nil {
+		return nil
+	}
+	return e.Err
+}
+
+// RetryError reports a call the client gave up on after retrying: attempts ran out, or
+// the next wait would have passed the context deadline. It wraps the last failure (an
+// [*APIError] or a network error), so errors.As and errors.Is reach it, and, when the
+// deadline stopped the retries, context.DeadlineExceeded.
+type RetryError struct {
+	// Operation is the API operation.
+	Operation string
+	// Attempts is how many requests were sent.
+	Attempts int
+	// Err is the last failure.
+	Err error
+	// Cause is context.DeadlineExceeded when the deadline stopped the retries, else nil.
+	Cause error
+}
+
+// Error implements error.
+func (e *RetryError) Error() string {
+	why := ""
+	if e.Cause != nil {
+		why = " (the next wait would pass the context deadline)"
+	}
+	return fmt.Sprintf("ymchat: %s: gave up after %d attempts%s: %v", e.Operation, e.Attempts, why, e.Err)
+}
+
+// Unwrap returns the last failure and, if set, the cause.
+func (e *RetryError) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{e.Err, e.Cause}
+	}
+	return []error{e.Err}
+}
+
+// ResponseError reports an answer the client could not use: a 2xx body that is not the
+// documented JSON, or a body larger than the client reads.
+type ResponseError struct {
+	// Operation is the API operation.
+	Operation string
+	// StatusCode is the HTTP status of the answer.
+	StatusCode int
+	// Body is a short excerpt of the body.
+	Body string
+	// Err says what was wrong.
+	Err error
+}
+
+// Error implements error.
+func (e *ResponseError) Error() string {
+	return fmt.Sprintf("ymchat: %s: HTTP %d: unusable response: %v; body starts %q", e.Operation, e.StatusCode, e.Err, e.Body)
+}
+
+// Unwrap returns what was wrong.
+func (e *ResponseError) Unwrap() error { return e.Err }
+
+// excerptLen bounds the body excerpts errors carry.
+const excerptLen = 200
+
+// excerpt returns the start of body, at most excerptLen bytes, as readable text: valid
+// UTF-8, runs of white space and control characters folded to one space.
+func excerpt(body []byte) string {
+	if len(body) > excerptLen {
+		body = body[:excerptLen]
+	}
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToValidUTF8(string(body), "\uFFFD") {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}

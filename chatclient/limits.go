@@ -1,0 +1,149 @@
+package chatclient
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Header names of the Market's quota report.
+const (
+	headerLimit     = "X-RateLimit-Resource-Limit"
+	headerRemaining = "X-RateLimit-Resource-Remaining"
+	headerUntil     = "X-RateLimit-Resource-Until"
+)
+
+// parseRateLimit reads the quota headers; a missing or malformed header leaves its
+// field unknown (-1, or the zero time).
+func parseRateLimit(h http.Header) RateLimit {
+	rl := RateLimit{Limit: -1, Remaining: -1}
+	if v, err := strconv.ParseInt(h.Get(headerLimit), 10, 64); err == nil && v >= 0 {
+		rl.Limit = v
+	}
+	if v, err := strconv.ParseInt(h.Get(headerRemaining), 10, 64); err == nil && v >= 0 {
+		rl.Remaining = v
+	}
+	rl.Until = parseUntil(h.Get(headerUntil))
+	return rl
+}
+
+// untilLayouts are the date forms the Until header is read in: RFC 1123 (the RFC 822
+// form with a four-digit year the Market sends), RFC 822 itself, and the numeric-zone
+// variants.
+var untilLayouts = []string{time.RFC1123, time.RFC1123Z, time.RFC822, time.RFC822Z, time.RFC850}
+
+func parseUntil(v string) time.Time {
+	if v == "" {
+		return time.Time{}
+	}
+	for _, layout := range untilLayouts {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+// inflight bounds the requests in flight per business.
+type inflight struct {
+	max int // 0: no bound
+	mu  sync.Mutex
+	sem map[int64]chan struct{}
+}
+
+// acquire waits for a slot of business, or for ctx to end. The returned func frees it.
+func (l *inflight) acquire(ctx context.Context, business int64) (func(), error) {
+	if l.max <= 0 {
+		return func() {}, nil
+	}
+	l.mu.Lock()
+	sem, ok := l.sem[business]
+	if !ok {
+		if l.sem == nil {
+			l.sem = make(map[int64]chan struct{})
+		}
+		sem = make(chan struct{}, l.max)
+		l.sem[business] = sem
+	}
+	l.mu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// quotaKey names one quota: an operation of a business.
+type quotaKey struct {
+	business int64
+	op       string
+}
+
+// quotaState is what the client knows of one quota's current window.
+type quotaState struct {
+	limit     int64
+	remaining int64     // as last reported for the window ending at until
+	until     time.Time // zero: nothing known
+	reserved  int64     // requests sent in this window whose answers are not in yet
+}
+
+// quotas paces each operation by what the Market reported of its quota, so that a
+// well-behaved caller does not send requests the Market would answer with 420.
+type quotas struct {
+	mu sync.Mutex
+	m  map[quotaKey]*quotaState
+}
+
+// reserve claims one request of the quota at now. When the quota is known to be spent,
+// it claims nothing and returns the state, whose until says when to try again.
+func (q *quotas) reserve(k quotaKey, now time.Time) (ok bool, st quotaState) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s := q.m[k]
+	if s == nil {
+		if q.m == nil {
+			q.m = make(map[quotaKey]*quotaState)
+		}
+		s = &quotaState{limit: -1, remaining: -1}
+		q.m[k] = s
+	}
+	if !s.until.IsZero() && !now.Before(s.until) {
+		// The window is over: nothing is known of the next one until an answer says.
+		*s = quotaState{limit: s.limit, remaining: -1}
+	}
+	if s.remaining >= 0 && s.remaining-s.reserved <= 0 && !s.until.IsZero() {
+		return false, *s
+	}
+	s.reserved++
+	return true, *s
+}
+
+// release gives back a reservation and records what the answer (if any) reported.
+func (q *quotas) release(k quotaKey, rl *RateLimit, now time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s := q.m[k]
+	if s == nil {
+		return
+	}
+	if s.reserved > 0 {
+		s.reserved--
+	}
+	if rl == nil || rl.Remaining < 0 || rl.Until.IsZero() || !rl.Until.After(now) {
+		return
+	}
+	switch {
+	case rl.Until.After(s.until):
+		// A newer window.
+		s.until, s.remaining = rl.Until, rl.Remaining
+	case rl.Until.Equal(s.until) && (s.remaining < 0 || rl.Remaining < s.remaining):
+		// Answers arrive out of order: the lowest count is the latest.
+		s.remaining = rl.Remaining
+	}
+	if rl.Limit >= 0 {
+		s.limit = rl.Limit
+	}
+}

@@ -1,0 +1,246 @@
+package chatclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ymchat/ymchat/api"
+)
+
+// call is the state of one API call, carried to the doer in the request's context.
+type call struct {
+	op       string
+	business int64
+	attempts int    // requests sent
+	body     []byte // body of the answer the doer returned
+}
+
+type callKey struct{}
+
+// doer is the HTTP doer the generated client sends through: every request the api
+// package builds comes here, and here alone are the limits, retries and waits.
+type doer struct{ c *Client }
+
+// Do implements api.HttpRequestDoer.
+func (d doer) Do(req *http.Request) (*http.Response, error) {
+	cl, _ := req.Context().Value(callKey{}).(*call)
+	if cl == nil {
+		return nil, errNoCall
+	}
+	return d.c.send(req, cl)
+}
+
+var errTooLarge = fmt.Errorf("body exceeds %d bytes", MaxResponseBytes)
+
+// send runs the attempts of one call. It returns the answer when it is a success or an
+// answer retrying cannot change (400, 401, 403, 404, ...), with its body read into
+// cl.body; and an error when the call failed for good: a *RateLimitError, a *RetryError,
+// a *ResponseError, or the context's error.
+func (c *Client) send(req *http.Request, cl *call) (*http.Response, error) {
+	ctx := req.Context()
+	key := quotaKey{business: cl.business, op: cl.op}
+	for attempt := 1; ; attempt++ {
+		if err := c.pace(ctx, cl, key, attempt); err != nil {
+			return nil, err
+		}
+		release, err := c.inflight.acquire(ctx, cl.business)
+		if err != nil {
+			c.quotas.release(key, nil, c.clock.Now())
+			return nil, err
+		}
+		r, err := attemptRequest(req, attempt)
+		if err != nil {
+			release()
+			c.quotas.release(key, nil, c.clock.Now())
+			return nil, err
+		}
+		start := c.clock.Now()
+		resp, err := c.http.Do(r)
+		var body []byte
+		if err == nil {
+			body, err = readBody(resp)
+		}
+		release()
+		now := c.clock.Now()
+		var rl RateLimit
+		if resp != nil {
+			rl = parseRateLimit(resp.Header)
+			c.quotas.release(key, &rl, now)
+		} else {
+			c.quotas.release(key, nil, now)
+		}
+		cl.attempts = attempt
+
+		// Decide from the status and headers first; type the error after.
+		var (
+			reason WaitReason
+			wait   time.Duration
+			status int
+			last   error
+		)
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		switch {
+		case err != nil && ctx.Err() != nil:
+			c.logAttempt(cl, attempt, status, now.Sub(start), 0, "", err)
+			return nil, err
+		case errors.Is(err, errTooLarge):
+			c.logAttempt(cl, attempt, status, now.Sub(start), 0, "", err)
+			return nil, &ResponseError{Operation: cl.op, StatusCode: status, Body: excerpt(body), Err: err}
+		case err != nil:
+			reason, last = WaitNetworkError, err
+		case status == http.StatusInternalServerError, status == http.StatusBadGateway,
+			status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
+			reason, last = WaitServerError, newAPIError(cl.op, resp, body)
+		case status == 420 || status == http.StatusTooManyRequests:
+			apiErr := newAPIError(cl.op, resp, body)
+			last = apiErr
+			if rl.Remaining == 0 && rl.Until.After(now) {
+				reason, wait = WaitQuotaReset, rl.Until.Sub(now)
+				if attempt >= c.policy.MaxAttempts || !c.canWait(ctx, now, wait) {
+					c.logAttempt(cl, attempt, status, now.Sub(start), 0, "", apiErr)
+					return nil, &RateLimitError{Operation: cl.op, BusinessID: cl.business, Limit: rl.Limit, Remaining: rl.Remaining, Until: rl.Until, Err: apiErr}
+				}
+			} else {
+				reason = WaitParallelLimit
+			}
+		default:
+			c.logAttempt(cl, attempt, status, now.Sub(start), 0, "", nil)
+			cl.body = body
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			return resp, nil
+		}
+
+		if attempt >= c.policy.MaxAttempts {
+			c.logAttempt(cl, attempt, status, now.Sub(start), 0, "", last)
+			return nil, &RetryError{Operation: cl.op, Attempts: attempt, Err: last}
+		}
+		if wait == 0 {
+			b := c.policy.Backoff
+			if reason == WaitParallelLimit {
+				b = c.policy.ParallelBackoff
+			}
+			wait = time.Duration(c.jitter(int64(b.Cap(attempt)) + 1))
+		}
+		c.logAttempt(cl, attempt, status, now.Sub(start), wait, reason, last)
+		if dl, ok := ctx.Deadline(); ok && !now.Add(wait).Before(dl) {
+			return nil, &RetryError{Operation: cl.op, Attempts: attempt, Err: last, Cause: context.DeadlineExceeded}
+		}
+		if err := c.wait(ctx, RetryInfo{Operation: cl.op, BusinessID: cl.business, Attempt: attempt + 1, Wait: wait, Reason: reason, StatusCode: status, Err: last}); err != nil {
+			return nil, &RetryError{Operation: cl.op, Attempts: attempt, Err: last, Cause: err}
+		}
+	}
+}
+
+// pace holds a request back while an earlier answer showed its quota spent: it waits for
+// the reset when that is within the caller's budget, and otherwise fails at once with a
+// *RateLimitError, sending nothing.
+func (c *Client) pace(ctx context.Context, cl *call, key quotaKey, attempt int) error {
+	for {
+		now := c.clock.Now()
+		ok, st := c.quotas.reserve(key, now)
+		if ok {
+			return nil
+		}
+		wait := st.until.Sub(now)
+		if !c.canWait(ctx, now, wait) {
+			return &RateLimitError{Operation: cl.op, BusinessID: cl.business, Limit: st.limit, Remaining: 0, Until: st.until}
+		}
+		if err := c.wait(ctx, RetryInfo{Operation: cl.op, BusinessID: cl.business, Attempt: attempt, Wait: wait, Reason: WaitQuotaPacing}); err != nil {
+			return err
+		}
+	}
+}
+
+// canWait reports whether a wait for a quota reset fits the caller's budget: the
+// configured maximum and the context deadline.
+func (c *Client) canWait(ctx context.Context, now time.Time, wait time.Duration) bool {
+	if wait > c.maxWait {
+		return false
+	}
+	dl, ok := ctx.Deadline()
+	return !ok || now.Add(wait).Before(dl)
+}
+
+// wait tells the hook and sleeps, ending early if ctx ends.
+func (c *Client) wait(ctx context.Context, info RetryInfo) error {
+	if c.hook != nil {
+		c.hook(info)
+	}
+	return c.clock.Sleep(ctx, info.Wait)
+}
+
+func (c *Client) logAttempt(cl *call, attempt, status int, took, wait time.Duration, reason WaitReason, err error) {
+	if !c.logger.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	attrs := []any{"operation", cl.op, "business", cl.business, "attempt", attempt, "status", status, "took", took}
+	if wait > 0 {
+		attrs = append(attrs, "wait", wait, "reason", string(reason))
+	}
+	if err != nil {
+		attrs = append(attrs, "error", err.Error())
+	}
+	c.logger.Debug("ymchat request", attrs...)
+}
+
+// attemptRequest returns the request to send as attempt n: the original first, then
+// clones with the body replayed.
+func attemptRequest(req *http.Request, n int) (*http.Request, error) {
+	if n == 1 {
+		return req, nil
+	}
+	r := req.Clone(req.Context())
+	if req.Body != nil && req.Body != http.NoBody {
+		if req.GetBody == nil {
+			return nil, errors.New("chatclient: request body cannot be replayed")
+		}
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		r.Body = body
+	}
+	return r, nil
+}
+
+// readBody reads at most MaxResponseBytes of the answer and closes it.
+func readBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		return b, err
+	}
+	if len(b) > MaxResponseBytes {
+		return b[:excerptLen], errTooLarge
+	}
+	return b, nil
+}
+
+// newAPIError types a non-2xx answer, reading the Market's error envelope when the body
+// is one.
+func newAPIError(op string, resp *http.Response, body []byte) *APIError {
+	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RateLimit: parseRateLimit(resp.Header)}
+	var env api.ErrorEnvelope
+	if json.Unmarshal(body, &env) == nil {
+		for _, d := range env.Errors {
+			det := ErrorDetail{Code: d.Code}
+			if d.Message != nil {
+				det.Message = *d.Message
+			}
+			e.Errors = append(e.Errors, det)
+		}
+	}
+	if len(e.Errors) == 0 {
+		e.Body = excerpt(body)
+	}
+	return e
+}
