@@ -1,0 +1,586 @@
+package chattest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/ymchat/ymchat/api"
+	"github.com/ymchat/ymchat/internal/openapispec"
+)
+
+// DefaultToken is the token a Server accepts unless [WithToken] says otherwise.
+const DefaultToken = "chattest-token"
+
+// DefaultParallelLimit is the Market's limit of parallel requests per business.
+const DefaultParallelLimit = 4
+
+// DefaultPageSize is how many chats a getChats page holds when the request gives no
+// limit. The vendor documents give only the maximum, 20; the fake uses it as default.
+const DefaultPageSize = 20
+
+// Request is one request the fake Market received, for tests to assert what a client
+// sent.
+type Request struct {
+	// Operation is the operation the request was for ("createChat", "getChat",
+	// "getChats"), or empty when it matched none.
+	Operation string
+	// BusinessID is the business in the path, 0 when it did not parse.
+	BusinessID int64
+	// Method and Path are the HTTP method and URL path.
+	Method, Path string
+	// Query holds the query parameters.
+	Query url.Values
+	// Body is the request body.
+	Body []byte
+	// AuthScheme is "Api-Key", "Bearer", or "" when the request carried no credentials.
+	AuthScheme string
+	// Status is the status of the answer; 0 when the connection was dropped.
+	Status int
+	// At is when the request arrived.
+	At time.Time
+}
+
+// Server is an in-memory fake of the Market's chat API, served over real HTTP on a
+// loopback address. It implements the strict server interface generated from
+// openapi.yaml and validates every request against the spec. It is safe for
+// concurrent use.
+type Server struct {
+	// URL is the base URL to point a client at, e.g. with chatclient.WithBaseURL.
+	URL string
+	// Token is the token the server accepts, as an Api-Key header or an OAuth bearer.
+	Token string
+
+	srv      *httptest.Server
+	store    *store
+	limits   *limiter
+	faults   *faults
+	router   routers.Router
+	handler  http.Handler
+	now      func() time.Time
+	pageSize int
+
+	mu   sync.Mutex
+	reqs []Request
+}
+
+// Option configures a [Server].
+type Option func(*Server) error
+
+// WithToken sets the token the server accepts.
+func WithToken(token string) Option {
+	return func(s *Server) error {
+		if token == "" {
+			return errors.New("chattest: token must not be empty")
+		}
+		s.Token = token
+		return nil
+	}
+}
+
+// WithDefaultFixture loads [DefaultFixture].
+func WithDefaultFixture() Option { return WithFixture(DefaultFixture) }
+
+// WithFixture loads data in the JSON form of [Fixture].
+func WithFixture(data []byte) Option {
+	return func(s *Server) error { return s.store.load(data) }
+}
+
+// WithChats adds chats to a business.
+func WithChats(businessID int64, chats ...api.Chat) Option {
+	return func(s *Server) error {
+		for _, c := range chats {
+			if err := s.AddChat(businessID, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// WithOrders adds orders (to start chats about) to a business.
+func WithOrders(businessID int64, orders ...Order) Option {
+	return func(s *Server) error {
+		for _, o := range orders {
+			s.AddOrder(businessID, o)
+		}
+		return nil
+	}
+}
+
+// WithParallelLimit sets how many requests of one business may be in flight before the
+// next is answered 420 ("Hit rate limit of N parallel requests"); 0 turns the limit off.
+// Default: [DefaultParallelLimit].
+func WithParallelLimit(n int) Option {
+	return func(s *Server) error {
+		if n < 0 {
+			return fmt.Errorf("chattest: parallel limit %d must not be negative", n)
+		}
+		s.limits.parallel = n
+		return nil
+	}
+}
+
+// WithQuota sets the quota of an operation ("createChat", "getChat" or "getChats");
+// a zero Quota turns it off. Default: [DocumentedQuotas]. Tests use small windows,
+// e.g. Quota{Limit: 50, Window: time.Second}.
+func WithQuota(operation string, q Quota) Option {
+	return func(s *Server) error {
+		if _, ok := DocumentedQuotas[operation]; !ok {
+			return fmt.Errorf("chattest: unknown operation %q", operation)
+		}
+		if q.Limit < 0 || q.Window < 0 {
+			return fmt.Errorf("chattest: quota of %s must not be negative", operation)
+		}
+		s.limits.quotas[operation] = q
+		return nil
+	}
+}
+
+// WithFaultRate makes a fraction rate (0 to 1) of requests fail with a fault drawn from
+// pool, reproducibly for a given seed.
+func WithFaultRate(rate float64, seed uint64, pool ...Fault) Option {
+	return func(s *Server) error { return s.faults.setRate(rate, seed, pool...) }
+}
+
+// WithClock replaces the system clock (for chats' timestamps and quota windows).
+func WithClock(now func() time.Time) Option {
+	return func(s *Server) error {
+		if now == nil {
+			return errors.New("chattest: clock must not be nil")
+		}
+		s.now = now
+		return nil
+	}
+}
+
+// NewServer starts a fake Market on a loopback port. Close it when done. Like
+// httptest.NewServer, it panics if it cannot start, or if an option is invalid.
+func NewServer(opts ...Option) *Server {
+	s, err := newServer(opts...)
+	if err != nil {
+		panic(err)
+	}
+	s.srv = httptest.NewServer(s)
+	s.URL = s.srv.URL
+	return s
+}
+
+func newServer(opts ...Option) (*Server, error) {
+	_, router, err := openapispec.NewRouter(true)
+	if err != nil {
+		return nil, err
+	}
+	quotas := map[string]Quota{}
+	for k, v := range DocumentedQuotas {
+		quotas[k] = v
+	}
+	s := &Server{
+		Token:    DefaultToken,
+		store:    newStore(),
+		limits:   &limiter{parallel: DefaultParallelLimit, inflight: map[int64]int{}, quotas: quotas, counters: map[counterKey]*counter{}},
+		faults:   &faults{queued: map[string][]Fault{}},
+		router:   router,
+		now:      time.Now,
+		pageSize: DefaultPageSize,
+	}
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	strict := api.NewStrictHandlerWithOptions(market{s}, nil, api.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeError(w, http.StatusBadRequest, "BAD_REQUEST", err.Error())
+		},
+		ResponseErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeError(w, http.StatusInternalServerError, "INTERNAL_ERROR", err.Error())
+		},
+	})
+	s.handler = api.HandlerWithOptions(strict, api.StdHTTPServerOptions{
+		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeError(w, http.StatusBadRequest, "BAD_REQUEST", err.Error())
+		},
+	})
+	return s, nil
+}
+
+// Close shuts the server down, waiting for requests in flight.
+func (s *Server) Close() { s.srv.Close() }
+
+// Requests returns every request received so far, oldest first.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.reqs...)
+}
+
+// ResetRequests forgets the requests received so far.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reqs = nil
+}
+
+// Script makes the next len(faults) requests of operation ("createChat", "getChat",
+// "getChats", or "" for any) misbehave as given, one fault each, in order.
+func (s *Server) Script(operation string, faults ...Fault) { s.faults.script(operation, faults...) }
+
+// AddChat adds a chat to a business; its id must be new.
+func (s *Server) AddChat(businessID int64, c api.Chat) error {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	return s.store.addChatLocked(businessID, c)
+}
+
+// AddOrder adds an order that chats can be started about.
+func (s *Server) AddOrder(businessID int64, o Order) {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	s.store.business(businessID).orders[o.OrderID] = o
+}
+
+// AddReturn adds a return that chats can be started about.
+func (s *Server) AddReturn(businessID int64, r Return) {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	s.store.business(businessID).returns[r.ReturnID] = r
+}
+
+// Chat returns a chat as the server holds it.
+func (s *Server) Chat(businessID, chatID int64) (api.Chat, bool) { return s.store.get(businessID, chatID) }
+
+// ServeHTTP answers one request the way the Market would: route, auth, parallel limit,
+// faults, quota, validation against openapi.yaml, then the operation itself.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body, At: s.now()}
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		rec.Status = sw.status
+		s.mu.Lock()
+		s.reqs = append(s.reqs, rec)
+		s.mu.Unlock()
+	}()
+
+	route, params, err := s.router.FindRoute(r)
+	if err != nil {
+		status := http.StatusNotFound
+		if errors.Is(err, routers.ErrMethodNotAllowed) {
+			status = http.StatusMethodNotAllowed
+		}
+		writeError(sw, status, "NOT_FOUND", fmt.Sprintf("no method %s %s", r.Method, r.URL.Path))
+		return
+	}
+	op := route.Operation.OperationID
+	rec.Operation = op
+	business, _ := strconv.ParseInt(params["businessId"], 10, 64)
+	if business < 1 {
+		business = 0
+	}
+	rec.BusinessID = business
+
+	scheme, token := credentials(r.Header)
+	rec.AuthScheme = scheme
+	if token == "" || token != s.Token {
+		if business > 0 {
+			if st, known := s.limits.peek(business, op, s.now()); known {
+				st.set(sw.Header())
+			}
+		}
+		if token == "" {
+			writeError(sw, http.StatusUnauthorized, "UNAUTHORIZED", "no credentials: send an Api-Key header or an OAuth bearer token")
+		} else {
+			writeError(sw, http.StatusForbidden, "FORBIDDEN", "the token is not valid for this business")
+		}
+		return
+	}
+
+	if business > 0 {
+		if !s.limits.enter(business) {
+			if st, known := s.limits.peek(business, op, s.now()); known {
+				st.set(sw.Header())
+			}
+			writeError(sw, 420, "LIMIT_EXCEEDED", fmt.Sprintf("Hit rate limit of %d parallel requests", s.limits.parallel))
+			return
+		}
+		defer s.limits.leave(business)
+	}
+
+	if f, ok := s.faults.next(op); ok {
+		if !s.applyFault(sw, r, f, func(w http.ResponseWriter) { s.serveCounted(w, r, route, params, op, business) }) {
+			return
+		}
+	}
+	s.serveCounted(sw, r, route, params, op, business)
+}
+
+// serveCounted counts the request against its quota, validates it and runs it.
+func (s *Server) serveCounted(w http.ResponseWriter, r *http.Request, route *routers.Route, params map[string]string, op string, business int64) {
+	if business > 0 {
+		st, ok, known := s.limits.take(business, op, s.now())
+		if known {
+			st.set(w.Header())
+		}
+		if !ok {
+			q := s.limits.quotas[op]
+			writeError(w, 420, "LIMIT_EXCEEDED", fmt.Sprintf("Hit rate limit of %d requests per %s for %s; resets at %s",
+				q.Limit, q.Window, op, st.until.UTC().Format(http.TimeFormat)))
+			return
+		}
+	}
+	err := openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
+		Request: r, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+	})
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "BAD_REQUEST", describe(err))
+		return
+	}
+	s.handler.ServeHTTP(w, r)
+}
+
+// applyFault acts out f. It reports whether the request should go on to its real answer
+// (a pure delay); otherwise the fault was the answer.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, real func(http.ResponseWriter)) bool {
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			panic(http.ErrAbortHandler)
+		}
+	}
+	switch {
+	case f.Drop:
+		panic(http.ErrAbortHandler) // net/http closes the connection without an answer
+	case f.Truncate:
+		rec := httptest.NewRecorder()
+		real(rec)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		full := rec.Body.Bytes()
+		w.Header().Set("Content-Length", strconv.Itoa(len(full)))
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(full[:len(full)/2])
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		panic(http.ErrAbortHandler)
+	case f.Status != 0:
+		for k, v := range f.Header {
+			w.Header()[k] = v
+		}
+		ctype, body := f.ContentType, f.Body
+		if ctype == "" {
+			ctype = "application/json"
+		}
+		if body == "" {
+			body = errorBody("INJECTED_FAULT", http.StatusText(f.Status))
+		}
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(f.Status)
+		_, _ = io.WriteString(w, body)
+		return false
+	}
+	return true
+}
+
+// credentials returns the auth scheme and token of a request.
+func credentials(h http.Header) (scheme, token string) {
+	if v := h.Get("Api-Key"); v != "" {
+		return "Api-Key", v
+	}
+	if v, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer "); ok && v != "" {
+		return "Bearer", v
+	}
+	return "", ""
+}
+
+// writeError answers with the Market's JSON error envelope.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, errorBody(code, message)+"\n")
+}
+
+// describe turns a kin-openapi validation error into one short line naming the
+// parameter or body field and the rule it broke.
+func describe(err error) string {
+	var re *openapi3filter.RequestError
+	if !errors.As(err, &re) {
+		return err.Error()
+	}
+	where := "request"
+	switch {
+	case re.Parameter != nil:
+		where = fmt.Sprintf("%s parameter %s", re.Parameter.In, re.Parameter.Name)
+	case re.RequestBody != nil:
+		where = "body"
+	}
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		if p := se.JSONPointer(); len(p) > 0 {
+			where += " field " + strings.Join(p, ".")
+		}
+		return where + ": " + se.Reason
+	}
+	reason := re.Reason
+	if re.Err != nil {
+		if reason != "" {
+			reason += ": "
+		}
+		reason += re.Err.Error()
+	}
+	return where + ": " + reason
+}
+
+// statusWriter remembers the status of the answer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// market implements the generated strict server interface over the store.
+type market struct{ s *Server }
+
+var _ api.StrictServerInterface = market{}
+
+func badRequest(msg string) api.BadRequestJSONResponse {
+	return api.BadRequestJSONResponse{Body: envelope("BAD_REQUEST", msg)}
+}
+
+func notFound(msg string) api.NotFoundJSONResponse {
+	return api.NotFoundJSONResponse{Body: envelope("NOT_FOUND", msg)}
+}
+
+func envelope(code, msg string) api.ErrorEnvelope {
+	status := api.ResponseStatusError
+	return api.ErrorEnvelope{Status: &status, Errors: []api.APIError{{Code: code, Message: &msg}}}
+}
+
+// CreateChat implements api.StrictServerInterface.
+func (m market) CreateChat(_ context.Context, req api.CreateChatRequestObject) (api.CreateChatResponseObject, error) {
+	about := api.ChatContext{}
+	switch {
+	case req.Body.Context != nil:
+		about = *req.Body.Context
+	case req.Body.OrderID != nil:
+		about = api.ChatContext{Type: api.ChatContextIdentifiableTypeOrder, ID: *req.Body.OrderID}
+	default:
+		return api.CreateChat400JSONResponse{BadRequestJSONResponse: badRequest("body: give context (or the older orderId)")}, nil
+	}
+	id, err := m.s.store.create(req.BusinessID, about, m.s.now())
+	var nf errNotFound
+	if errors.As(err, &nf) {
+		return api.CreateChat404JSONResponse{NotFoundJSONResponse: notFound(nf.msg)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateChat200JSONResponse{Body: api.CreateChatEnvelope{Status: api.ResponseStatusOK, Result: &api.CreateChatResult{ChatID: id}}}, nil
+}
+
+// GetChat implements api.StrictServerInterface.
+func (m market) GetChat(_ context.Context, req api.GetChatRequestObject) (api.GetChatResponseObject, error) {
+	c, ok := m.s.store.get(req.BusinessID, req.Params.ChatID)
+	if !ok {
+		return api.GetChat404JSONResponse{NotFoundJSONResponse: notFound(fmt.Sprintf("chat %d not found in business %d", req.Params.ChatID, req.BusinessID))}, nil
+	}
+	return api.GetChat200JSONResponse{Body: api.GetChatEnvelope{Status: api.ResponseStatusOK, Result: &c}}, nil
+}
+
+// GetChats implements api.StrictServerInterface.
+func (m market) GetChats(_ context.Context, req api.GetChatsRequestObject) (api.GetChatsResponseObject, error) {
+	filter := *req.Body
+	limit := m.s.pageSize
+	if req.Params.Limit != nil {
+		limit = int(*req.Params.Limit)
+	}
+	var after int64
+	if req.Params.PageToken != nil && *req.Params.PageToken != "" {
+		var ok bool
+		after, ok = decodeToken(*req.Params.PageToken, req.BusinessID, filter)
+		if !ok {
+			return api.GetChats400JSONResponse{BadRequestJSONResponse: badRequest("query parameter page_token: not a token this query handed out")}, nil
+		}
+	}
+	chats, more := m.s.store.list(req.BusinessID, filter, after, limit)
+	page := api.ChatsPage{Chats: chats}
+	if more {
+		page.Paging = &api.Pager{NextPageToken: ptr(encodeToken(req.BusinessID, filter, chats[len(chats)-1].ChatID))}
+	}
+	return api.GetChats200JSONResponse{Body: api.GetChatsEnvelope{Status: api.ResponseStatusOK, Result: &page}}, nil
+}
+
+// A page token is an opaque cursor: the business, the filter it was made for, and the
+// last chat id handed out. Chats come in id order, so chats created while a caller
+// pages appear on later pages, and none is skipped or repeated.
+type pageToken struct {
+	V        int    `json:"v"`
+	Business int64  `json:"b"`
+	After    int64  `json:"a"`
+	Filter   string `json:"f"`
+}
+
+var base64URL = base64.RawURLEncoding
+
+func filterKey(f api.GetChatsRequest) string {
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+func encodeToken(business int64, f api.GetChatsRequest, after int64) string {
+	b, _ := json.Marshal(pageToken{V: 1, Business: business, After: after, Filter: filterKey(f)})
+	return base64URL.EncodeToString(b)
+}
+
+func decodeToken(tok string, business int64, f api.GetChatsRequest) (int64, bool) {
+	raw, err := base64URL.DecodeString(tok)
+	if err != nil {
+		return 0, false
+	}
+	var t pageToken
+	if json.Unmarshal(raw, &t) != nil || t.V != 1 || t.Business != business || t.Filter != filterKey(f) || t.After < 0 {
+		return 0, false
+	}
+	return t.After, true
+}
