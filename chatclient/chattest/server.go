@@ -2,8 +2,8 @@ package chattest
 
 import (
 	"bytes"
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -262,8 +262,17 @@ func (s *Server) AddReturn(businessID int64, r Return) {
 	s.store.business(businessID).returns[r.ReturnID] = r
 }
 
+// InFlight returns how many requests of the business are being served now.
+func (s *Server) InFlight(businessID int64) int {
+	s.limits.mu.Lock()
+	defer s.limits.mu.Unlock()
+	return s.limits.inflight[businessID]
+}
+
 // Chat returns a chat as the server holds it.
-func (s *Server) Chat(businessID, chatID int64) (api.Chat, bool) { return s.store.get(businessID, chatID) }
+func (s *Server) Chat(businessID, chatID int64) (api.Chat, bool) {
+	return s.store.get(businessID, chatID)
+}
 
 // ServeHTTP answers one request the way the Market would: route, auth, parallel limit,
 // faults, quota, validation against openapi.yaml, then the operation itself.

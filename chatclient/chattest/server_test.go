@@ -474,23 +474,16 @@ func TestParallelLimit(t *testing.T) {
 			assert.Equal(t, 200, status)
 		}()
 	}
-	// Probe until both slow requests hold their slots; a probe that gets in before
-	// them is simply served.
-	var (
-		status int
-		hdr    http.Header
-		out    map[string]any
-	)
-	require.Eventually(t, func() bool {
-		status, hdr, out = raw(t, srv, "GET", "/v2/businesses/100/chat?chatId=5000001", "key", "")
-		return status == 420
-	}, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return srv.InFlight(100) == 2 }, 5*time.Second, time.Millisecond)
+	status, hdr, out := raw(t, srv, "GET", "/v2/businesses/100/chat?chatId=5000001", "key", "")
+	assert.Equal(t, 420, status)
 	_, msg := errorCode(t, out)
 	assert.Equal(t, "Hit rate limit of 2 parallel requests", msg)
 	assert.NotEmpty(t, hdr.Get("X-RateLimit-Resource-Remaining"))
 	status, _, _ = raw(t, srv, "GET", "/v2/businesses/200/chat?chatId=5000131", "key", "")
 	assert.Equal(t, 200, status, "another business has its own limit")
 	wg.Wait()
+	assert.Equal(t, 0, srv.InFlight(100))
 	status, _, _ = raw(t, srv, "GET", "/v2/businesses/100/chat?chatId=5000001", "key", "")
 	assert.Equal(t, 200, status, "slots free up when answers are done")
 }
