@@ -68,7 +68,11 @@
 // across all goroutines that share it ([WithMaxInFlight]). It remembers the quota each
 // answer reports, and once an operation's quota is spent it holds later calls until
 // the reset (within the same budget) or fails them with a [*RateLimitError] without
-// sending a request. A well-behaved caller rarely sees a 420.
+// sending a request. A request waits for its in-flight slot before the quota check, so
+// goroutines queued behind a full limit act on the latest answer. A request refused for
+// the parallel limit keeps its slot while it backs off, so a client competing with
+// others for the same business sends fewer requests at once. A well-behaved caller
+// rarely sees a 420.
 //
 // # Security
 //

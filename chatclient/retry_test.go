@@ -430,3 +430,57 @@ func TestRequestNotFromTheClientIsRefused(t *testing.T) {
 	_, err = doer{c}.Do(req)
 	assert.True(t, errors.Is(err, errNoCall))
 }
+
+// gateClock is a fake clock whose sleeps last until the test lets them end.
+type gateClock struct {
+	fakeClock
+	asleep chan time.Duration
+	wake   chan struct{}
+}
+
+func (g *gateClock) Sleep(ctx context.Context, d time.Duration) error {
+	g.asleep <- d
+	select {
+	case <-g.wake:
+		return g.fakeClock.Sleep(ctx, d)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func TestParallelLimitBackoffKeepsTheSlot(t *testing.T) {
+	srv := newScripted(t, reply{status: 420, body: parallelBody}, chatReply(1), chatReply(2))
+	clock := &gateClock{fakeClock: *newFakeClock(), asleep: make(chan time.Duration), wake: make(chan struct{})}
+	c, _ := newTestClient(t, srv.srv.URL, WithMaxInFlight(1), WithClock(clock))
+
+	first := make(chan error)
+	go func() { _, err := c.GetChat(context.Background(), 1, 1); first <- err }()
+	<-clock.asleep // the first call got the 420 and is backing off
+
+	second := make(chan error)
+	go func() { _, err := c.GetChat(context.Background(), 1, 2); second <- err }()
+	assert.Never(t, func() bool { return len(srv.requests()) > 1 }, 100*time.Millisecond, 5*time.Millisecond,
+		"while the refused request backs off, its slot is not given to another")
+
+	close(clock.wake)
+	require.NoError(t, <-first)
+	require.NoError(t, <-second)
+	got := srv.requests()
+	require.Len(t, got, 3)
+	assert.Equal(t, "chatId=1", got[0].query)
+	assert.ElementsMatch(t, []string{"chatId=1", "chatId=2"}, []string{got[1].query, got[2].query}, "after the wait, both go")
+}
+
+func TestServerErrorBackoffFreesTheSlot(t *testing.T) {
+	srv := newScripted(t, errorReply(503, "X", "y"), chatReply(2), chatReply(1))
+	clock := &gateClock{fakeClock: *newFakeClock(), asleep: make(chan time.Duration), wake: make(chan struct{})}
+	c, _ := newTestClient(t, srv.srv.URL, WithMaxInFlight(1), WithClock(clock))
+
+	first := make(chan error)
+	go func() { _, err := c.GetChat(context.Background(), 1, 1); first <- err }()
+	<-clock.asleep
+	_, err := c.GetChat(context.Background(), 1, 2)
+	require.NoError(t, err, "a request backing off from a 5xx does not hold its slot")
+	close(clock.wake)
+	require.NoError(t, <-first)
+}

@@ -47,12 +47,8 @@ func (c *Client) send(req *http.Request, cl *call) (*http.Response, error) {
 	ctx := req.Context()
 	key := quotaKey{business: cl.business, op: cl.op}
 	for attempt := 1; ; attempt++ {
-		if err := c.pace(ctx, cl, key, attempt); err != nil {
-			return nil, err
-		}
-		release, err := c.inflight.acquire(ctx, cl.business)
+		release, err := c.admit(ctx, cl, key, attempt)
 		if err != nil {
-			c.quotas.release(key, nil, c.clock.Now())
 			return nil, err
 		}
 		r, err := attemptRequest(req, attempt)
@@ -67,95 +63,125 @@ func (c *Client) send(req *http.Request, cl *call) (*http.Response, error) {
 		if err == nil {
 			body, err = readBody(resp)
 		}
-		release()
 		now := c.clock.Now()
-		var rl RateLimit
+		var rl *RateLimit
 		if resp != nil {
-			rl = parseRateLimit(resp.Header)
-			c.quotas.release(key, &rl, now)
-		} else {
-			c.quotas.release(key, nil, now)
+			parsed := parseRateLimit(resp.Header)
+			rl = &parsed
 		}
+		c.quotas.release(key, rl, now)
 		cl.attempts = attempt
 
-		// Decide from the status and headers first; type the error after.
-		var (
-			reason WaitReason
-			wait   time.Duration
-			status int
-			last   error
-		)
-		if resp != nil {
-			status = resp.StatusCode
+		v := c.judge(ctx, cl, attempt, resp, rl, body, err, now)
+		if v.reason != WaitParallelLimit || v.final {
+			release()
 		}
-		switch {
-		case err != nil && ctx.Err() != nil:
-			c.logAttempt(cl, attempt, status, now.Sub(start), 0, "", err)
-			return nil, err
-		case errors.Is(err, errTooLarge):
-			c.logAttempt(cl, attempt, status, now.Sub(start), 0, "", err)
-			return nil, &ResponseError{Operation: cl.op, StatusCode: status, Body: excerpt(body), Err: err}
-		case err != nil:
-			reason, last = WaitNetworkError, err
-		case status == http.StatusInternalServerError, status == http.StatusBadGateway,
-			status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
-			reason, last = WaitServerError, newAPIError(cl.op, resp, body)
-		case status == 420 || status == http.StatusTooManyRequests:
-			apiErr := newAPIError(cl.op, resp, body)
-			last = apiErr
-			if rl.Remaining == 0 && rl.Until.After(now) {
-				reason, wait = WaitQuotaReset, rl.Until.Sub(now)
-				if attempt >= c.policy.MaxAttempts || !c.canWait(ctx, now, wait) {
-					c.logAttempt(cl, attempt, status, now.Sub(start), 0, "", apiErr)
-					return nil, &RateLimitError{Operation: cl.op, BusinessID: cl.business, Limit: rl.Limit, Remaining: rl.Remaining, Until: rl.Until, Err: apiErr}
-				}
-			} else {
-				reason = WaitParallelLimit
+		if v.final {
+			c.logAttempt(cl, attempt, v.status, now.Sub(start), 0, "", v.err)
+			if v.err != nil {
+				return nil, v.err
 			}
-		default:
-			c.logAttempt(cl, attempt, status, now.Sub(start), 0, "", nil)
 			cl.body = body
 			resp.Body = io.NopCloser(bytes.NewReader(body))
 			return resp, nil
 		}
-
-		if attempt >= c.policy.MaxAttempts {
-			c.logAttempt(cl, attempt, status, now.Sub(start), 0, "", last)
-			return nil, &RetryError{Operation: cl.op, Attempts: attempt, Err: last}
-		}
-		if wait == 0 {
-			b := c.policy.Backoff
-			if reason == WaitParallelLimit {
-				b = c.policy.ParallelBackoff
+		c.logAttempt(cl, attempt, v.status, now.Sub(start), v.wait, v.reason, v.last)
+		if dl, ok := ctx.Deadline(); ok && !now.Add(v.wait).Before(dl) {
+			if v.reason == WaitParallelLimit {
+				release()
 			}
-			wait = time.Duration(c.jitter(int64(b.Cap(attempt)) + 1))
+			return nil, &RetryError{Operation: cl.op, Attempts: attempt, Err: v.last, Cause: context.DeadlineExceeded}
 		}
-		c.logAttempt(cl, attempt, status, now.Sub(start), wait, reason, last)
-		if dl, ok := ctx.Deadline(); ok && !now.Add(wait).Before(dl) {
-			return nil, &RetryError{Operation: cl.op, Attempts: attempt, Err: last, Cause: context.DeadlineExceeded}
+		// After a parallel-limit 420 the request keeps its slot while it waits: a client
+		// the Market finds too eager sends fewer requests at once, not the same number.
+		err = c.wait(ctx, RetryInfo{Operation: cl.op, BusinessID: cl.business, Attempt: attempt + 1, Wait: v.wait, Reason: v.reason, StatusCode: v.status, Err: v.last})
+		if v.reason == WaitParallelLimit {
+			release()
 		}
-		if err := c.wait(ctx, RetryInfo{Operation: cl.op, BusinessID: cl.business, Attempt: attempt + 1, Wait: wait, Reason: reason, StatusCode: status, Err: last}); err != nil {
-			return nil, &RetryError{Operation: cl.op, Attempts: attempt, Err: last, Cause: err}
+		if err != nil {
+			return nil, &RetryError{Operation: cl.op, Attempts: attempt, Err: v.last, Cause: err}
 		}
 	}
 }
 
-// pace holds a request back while an earlier answer showed its quota spent: it waits for
-// the reset when that is within the caller's budget, and otherwise fails at once with a
-// *RateLimitError, sending nothing.
-func (c *Client) pace(ctx context.Context, cl *call, key quotaKey, attempt int) error {
+// verdict is what to do after an attempt.
+type verdict struct {
+	final  bool          // stop: return the answer (err nil) or err
+	err    error         // with final: the call's error
+	status int           // the answer's status, 0 if none
+	reason WaitReason    // without final: why to retry
+	wait   time.Duration // without final: how long to wait first
+	last   error         // without final: the failure retried
+}
+
+// judge decides from the status and headers first, and types the error after.
+func (c *Client) judge(ctx context.Context, cl *call, attempt int, resp *http.Response, rl *RateLimit, body []byte, err error, now time.Time) verdict {
+	v := verdict{}
+	if resp != nil {
+		v.status = resp.StatusCode
+	}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return verdict{final: true, status: v.status, err: err}
+	case errors.Is(err, errTooLarge):
+		return verdict{final: true, status: v.status, err: &ResponseError{Operation: cl.op, StatusCode: v.status, Body: excerpt(body), Err: err}}
+	case err != nil:
+		v.reason, v.last = WaitNetworkError, err
+	case v.status == http.StatusInternalServerError, v.status == http.StatusBadGateway,
+		v.status == http.StatusServiceUnavailable, v.status == http.StatusGatewayTimeout:
+		v.reason, v.last = WaitServerError, newAPIError(cl.op, resp, body)
+	case v.status == 420 || v.status == http.StatusTooManyRequests:
+		apiErr := newAPIError(cl.op, resp, body)
+		v.last = apiErr
+		if rl.Remaining != 0 || !rl.Until.After(now) {
+			v.reason = WaitParallelLimit
+			break
+		}
+		v.reason, v.wait = WaitQuotaReset, rl.Until.Sub(now)
+		if attempt >= c.policy.MaxAttempts || !c.canWait(ctx, now, v.wait) {
+			return verdict{final: true, status: v.status, err: &RateLimitError{Operation: cl.op, BusinessID: cl.business,
+				Limit: rl.Limit, Remaining: rl.Remaining, Until: rl.Until, Err: apiErr}}
+		}
+	default:
+		return verdict{final: true, status: v.status}
+	}
+	if attempt >= c.policy.MaxAttempts {
+		return verdict{final: true, status: v.status, err: &RetryError{Operation: cl.op, Attempts: attempt, Err: v.last}}
+	}
+	if v.wait == 0 {
+		b := c.policy.Backoff
+		if v.reason == WaitParallelLimit {
+			b = c.policy.ParallelBackoff
+		}
+		v.wait = time.Duration(c.jitter(int64(b.Cap(attempt)) + 1))
+	}
+	return v
+}
+
+// admit takes an in-flight slot of the business and a place in the operation's quota.
+// The slot comes first: a request waiting for a slot must not pass the quota check on
+// what was known before the requests ahead of it were answered. While an earlier answer
+// shows the quota spent, admit gives the slot back and waits for the reset when that is
+// within the caller's budget, and otherwise fails at once with a *RateLimitError,
+// sending nothing. The returned func frees the slot.
+func (c *Client) admit(ctx context.Context, cl *call, key quotaKey, attempt int) (func(), error) {
 	for {
+		release, err := c.inflight.acquire(ctx, cl.business)
+		if err != nil {
+			return nil, err
+		}
 		now := c.clock.Now()
 		ok, st := c.quotas.reserve(key, now)
 		if ok {
-			return nil
+			return release, nil
 		}
+		release()
 		wait := st.until.Sub(now)
 		if !c.canWait(ctx, now, wait) {
-			return &RateLimitError{Operation: cl.op, BusinessID: cl.business, Limit: st.limit, Remaining: 0, Until: st.until}
+			return nil, &RateLimitError{Operation: cl.op, BusinessID: cl.business, Limit: st.limit, Remaining: 0, Until: st.until}
 		}
 		if err := c.wait(ctx, RetryInfo{Operation: cl.op, BusinessID: cl.business, Attempt: attempt, Wait: wait, Reason: WaitQuotaPacing}); err != nil {
-			return err
+			return nil, err
 		}
 	}
 }
