@@ -40,5 +40,9 @@ lint: $(STATICCHECK)
 test:
 	$(GO) test -race -count=1 ./...
 
+## demo: the library at work against the built-in fake Market (no account needed)
+demo:
+	$(GO) run ./cmd/ymchat demo
+
 ## ci: everything CI checks
 ci: check-generated lint test

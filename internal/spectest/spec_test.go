@@ -405,6 +405,7 @@ func TestAPIPackageKeepsToolsOutOfUsersBuilds(t *testing.T) {
 		assert.False(t, strings.HasPrefix(d, "github.com/getkin/"), "kin-openapi in users' build: %s", d)
 		assert.False(t, strings.HasPrefix(d, "github.com/oapi-codegen/oapi-codegen"), "generator in users' build: %s", d)
 		assert.False(t, strings.HasPrefix(d, "github.com/stretchr/"), "testify in users' build: %s", d)
+		assert.False(t, strings.HasPrefix(d, "github.com/spf13/"), "the CLI's cobra in users' build: %s", d)
 	}
 	assert.True(t, slices.Contains(deps, "github.com/oapi-codegen/runtime"), "the generated client needs only the runtime")
 }
@@ -432,4 +433,12 @@ func formatThousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// The module's go line stays at 1.25.0: users on Go 1.25 must be able to build it,
+// and `go get` of a newer dependency can silently raise it.
+func TestGoLineDoesNotDrift(t *testing.T) {
+	mod, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
+	require.NoError(t, err)
+	assert.Contains(t, strings.Split(string(mod), "\n"), "go 1.25.0")
 }

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ymchat/ymchat/api"
+	"github.com/ymchat/ymchat/chatclient"
+)
+
+type chatsFlags struct {
+	statuses, types, contextTypes []string
+	orders, returns               []int64
+	limit                         int
+	pageToken                     string
+	json, jsonl                   bool
+}
+
+func newChatsCommand(e *env, o *options) *cobra.Command {
+	f := &chatsFlags{}
+	cmd := &cobra.Command{
+		Use:   "chats",
+		Short: "List chats, all pages, with filters",
+		Long: `List the business's chats that match every filter given, fetching all pages.
+
+Filters take one or more values (repeat the flag or separate with commas):
+  --status        NEW, WAITING_FOR_CUSTOMER, WAITING_FOR_PARTNER (waiting for you),
+                  WAITING_FOR_ARBITER, WAITING_FOR_MARKET, FINISHED
+  --type          CHAT, ARBITRAGE
+  --context-type  ORDER, RETURN, DIRECT
+  --order ID, --return ID   chats about these orders or returns
+
+Output is a table; --json prints one JSON document, --jsonl one chat per line as
+pages arrive. --limit N stops after N chats and tells the token that resumes the
+listing; pass it back with --page-token.`,
+		Example: `  ymchat chats --status WAITING_FOR_PARTNER
+  ymchat chats --context-type RETURN --jsonl | jq .id
+  ymchat chats --limit 40 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return listChats(cmd, e, o, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.statuses, "status", nil, "only chats in these statuses")
+	fl.StringSliceVar(&f.types, "type", nil, "only chats of these types")
+	fl.StringSliceVar(&f.contextTypes, "context-type", nil, "only chats about these context types")
+	fl.Int64SliceVar(&f.orders, "order", nil, "only chats about these orders")
+	fl.Int64SliceVar(&f.returns, "return", nil, "only chats about these returns")
+	fl.IntVar(&f.limit, "limit", 0, "stop after this many chats (0: all)")
+	fl.StringVar(&f.pageToken, "page-token", "", "resume a listing from this token")
+	fl.BoolVar(&f.json, "json", false, "print one JSON document")
+	fl.BoolVar(&f.jsonl, "jsonl", false, "print one JSON chat per line, as pages arrive")
+	cmd.MarkFlagsMutuallyExclusive("json", "jsonl")
+	return cmd
+}
+
+func (f *chatsFlags) filter() chatclient.Filter {
+	var flt chatclient.Filter
+	for _, s := range f.statuses {
+		flt.Statuses = append(flt.Statuses, api.ChatStatus(strings.ToUpper(strings.TrimSpace(s))))
+	}
+	for _, s := range f.types {
+		flt.Types = append(flt.Types, api.ChatType(strings.ToUpper(strings.TrimSpace(s))))
+	}
+	for _, s := range f.contextTypes {
+		flt.ContextTypes = append(flt.ContextTypes, api.ChatContextType(strings.ToUpper(strings.TrimSpace(s))))
+	}
+	for _, id := range f.orders {
+		flt.Contexts = append(flt.Contexts, chatclient.Order(id))
+	}
+	for _, id := range f.returns {
+		flt.Contexts = append(flt.Contexts, chatclient.Return(id))
+	}
+	return flt
+}
+
+// chatJSON is a chat as --json and --jsonl print it.
+type chatJSON struct {
+	ID         int64     `json:"id"`
+	Type       string    `json:"type"`
+	Status     string    `json:"status"`
+	Context    string    `json:"contextType"`
+	OrderID    int64     `json:"orderId,omitempty"`
+	ReturnID   int64     `json:"returnId,omitempty"`
+	CampaignID int64     `json:"campaignId,omitempty"`
+	Customer   string    `json:"customer,omitempty"`
+	CustomerID string    `json:"customerPublicId,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+}
+
+func toJSON(c chatclient.Chat) chatJSON {
+	return chatJSON{
+		ID: c.ID, Type: string(c.Type), Status: string(c.Status), Context: string(c.Context.Type),
+		OrderID: c.Context.OrderID, ReturnID: c.Context.ReturnID, CampaignID: c.Context.CampaignID,
+		Customer: c.Context.Customer.Name, CustomerID: c.Context.Customer.PublicID,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+}
+
+// progress writes a status line to stderr when it is a terminal, and nothing otherwise.
+type progress struct {
+	w      io.Writer
+	on     bool
+	active bool
+}
+
+func (p *progress) show(format string, a ...any) {
+	if !p.on {
+		return
+	}
+	fmt.Fprintf(p.w, "\r\033[K"+format, a...)
+	p.active = true
+}
+
+func (p *progress) clear() {
+	if p.active {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.active = false
+	}
+}
+
+// waitHook tells about quota waits on the progress line.
+func (p *progress) waitHook(info chatclient.RetryInfo) {
+	if info.Reason == chatclient.WaitQuotaReset || info.Reason == chatclient.WaitQuotaPacing {
+		p.show("quota for %s spent: waiting until %s for the reset...", info.Operation,
+			time.Now().Add(info.Wait).In(msk).Format("15:04:05 MST"))
+	}
+}
+
+func listChats(cmd *cobra.Command, e *env, o *options, f *chatsFlags) error {
+	if f.limit < 0 {
+		return usagef("invalid --limit %d: must not be negative", f.limit)
+	}
+	prog := &progress{w: e.stderr, on: e.isTerminal(e.stderr)}
+	defer prog.clear()
+	s, err := o.connect(e, prog.waitHook)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	ctx, cancel := o.context(cmd.Context())
+	defer cancel()
+
+	out := e.stdout
+	var chats []chatclient.Chat
+	enc := json.NewEncoder(out)
+	filter := f.filter()
+	token, pages := f.pageToken, 0
+	seen := map[string]bool{}
+	for {
+		size := chatclient.MaxPageSize
+		if f.limit > 0 {
+			size = min(size, f.limit-len(chats))
+		}
+		page, err := s.client.ListChats(ctx, s.business, filter, chatclient.PageRequest{Limit: size, Token: token})
+		if err != nil {
+			return err
+		}
+		pages++
+		chats = append(chats, page.Chats...)
+		if f.jsonl {
+			for _, c := range page.Chats {
+				if err := enc.Encode(toJSON(c)); err != nil {
+					return err
+				}
+			}
+		}
+		prog.show("pages %d, chats %d", pages, len(chats))
+		token = page.NextPageToken
+		if token == "" || (f.limit > 0 && len(chats) >= f.limit) {
+			break
+		}
+		if seen[token] {
+			return fmt.Errorf("getChats: %w", chatclient.ErrRepeatedPageToken)
+		}
+		seen[token] = true
+	}
+	prog.clear()
+
+	switch {
+	case f.json:
+		doc := struct {
+			Chats         []chatJSON `json:"chats"`
+			NextPageToken string     `json:"nextPageToken,omitempty"`
+		}{Chats: make([]chatJSON, len(chats)), NextPageToken: token}
+		for i, c := range chats {
+			doc.Chats[i] = toJSON(c)
+		}
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return err
+		}
+	case f.jsonl:
+	default:
+		writeTable(out, chats, e.now())
+	}
+	if token != "" && !f.json {
+		fmt.Fprintf(e.stderr, "more chats follow: resume with --page-token %s\n", token)
+	}
+	return nil
+}
+
+func contextText(c chatclient.ChatContext) string {
+	switch c.Type {
+	case api.ChatContextTypeOrder:
+		return fmt.Sprintf("order %d", c.OrderID)
+	case api.ChatContextTypeReturn:
+		return fmt.Sprintf("return %d (order %d)", c.ReturnID, c.OrderID)
+	case api.ChatContextTypeDirect:
+		return "direct"
+	}
+	return strings.ToLower(string(c.Type))
+}
+
+func writeTable(w io.Writer, chats []chatclient.Chat, now time.Time) {
+	if len(chats) == 0 {
+		fmt.Fprintln(w, "no chats match")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tCONTEXT\tCUSTOMER\tUPDATED (MSK)\tAGE")
+	for _, c := range chats {
+		cust := c.Context.Customer.Name
+		if cust == "" {
+			cust = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Type, c.Status, contextText(c.Context), cust,
+			c.UpdatedAt.In(msk).Format("2006-01-02 15:04"), age(now, c.UpdatedAt))
+	}
+	_ = tw.Flush()
+}
+
+var errNoContext = errors.New("give exactly one of --order ID or --return ID")

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ymchat/ymchat/chatclient"
+)
+
+// flagOf names the command-line flag behind a field the client rejected.
+var flagOf = map[string]string{
+	"businessId":          "--business",
+	"chatId":              "chat ID",
+	"limit":               "--limit",
+	"filter.statuses":     "--status",
+	"filter.types":        "--type",
+	"filter.contextTypes": "--context-type",
+	"filter.contexts":     "--order/--return",
+	"context":             "--order/--return",
+	"base URL":            "--base-url",
+	"auth":                "token",
+}
+
+// explain turns an error into a message for people and an exit code.
+func explain(err error) (string, int) {
+	var (
+		ue  usageError
+		ve  *chatclient.ValidationError
+		rle *chatclient.RateLimitError
+	)
+	switch {
+	case errors.As(err, &ue):
+		return ue.msg, exitUsage
+	case errors.As(err, &ve):
+		return fmt.Sprintf("invalid %s: %s (got %v)", flagName(ve.Field), ve.Rule, ve.Value), exitUsage
+	case errors.As(err, &rle):
+		quota := ""
+		if rle.Limit >= 0 {
+			quota = fmt.Sprintf(" (quota %d/h)", rle.Limit)
+		}
+		return fmt.Sprintf("rate limited until %s%s; retry later or raise --max-wait",
+			rle.Until.In(msk).Format("2006-01-02 15:04:05 MST"), quota), exitRateLimited
+	case errors.Is(err, chatclient.ErrUnauthorized):
+		return "unauthorized: check YM_API_KEY (or --token-file)", exitAPI
+	case errors.Is(err, chatclient.ErrForbidden):
+		return "forbidden: the token is wrong or lacks access to this business; check YM_API_KEY and --business", exitAPI
+	case errors.Is(err, chatclient.ErrRateLimited):
+		return "rate limited: " + err.Error(), exitRateLimited
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out (see --timeout): " + err.Error(), exitAPI
+	}
+	// Cobra's own complaints about the command line.
+	if msg := err.Error(); strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "accepts ") ||
+		strings.HasPrefix(msg, "requires ") || strings.HasPrefix(msg, "if any flags in the group") {
+		return err.Error() + " (see --help)", exitUsage
+	}
+	return err.Error(), exitAPI
+}
+
+// flagName maps "filter.statuses[1]" to "--status" and so on.
+func flagName(field string) string {
+	base, _, _ := strings.Cut(field, "[")
+	if f, ok := flagOf[base]; ok {
+		return f
+	}
+	if base, _, ok := strings.Cut(field, "."); ok {
+		if f, ok := flagOf[base]; ok {
+			return f
+		}
+	}
+	return field
+}
+
+// age says how long ago t was, in the largest whole unit.
+func age(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}

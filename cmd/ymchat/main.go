@@ -1,0 +1,32 @@
+// Command ymchat looks at a seller's Yandex Market chats from the command line, and
+// shows what the ymchat library does with no account at all: `ymchat demo` runs it
+// against an in-process fake Market.
+//
+// Usage:
+//
+//	ymchat demo                        walk through the library against the fake Market
+//	ymchat chats [filters] [--json|--jsonl]
+//	ymchat chat get ID
+//	ymchat chat new --order ID | --return ID
+//
+// The token comes from YM_API_KEY (or --token-file), the business from --business or
+// YM_BUSINESS_ID. --fake runs any command against the fake Market instead.
+//
+// Exit codes: 0 success; 1 an API or network error; 2 a usage error; 3 rate limited.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], &env{
+		stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now, isTerminal: isTerminal,
+	})
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ymchat/ymchat/chatclient/chattest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// fixedNow is the time the golden files were made at.
+var fixedNow = time.Date(2026, 11, 22, 12, 0, 0, 0, msk)
+
+const token = "cli-SECRET-token-42"
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// syncBuf is a buffer safe for the concurrent writes of the demo's goroutines.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func runCLI(t *testing.T, vars map[string]string, terminal bool, args ...string) result {
+	t.Helper()
+	var stdout, stderr syncBuf
+	code := run(context.Background(), args, &env{
+		stdout: &stdout, stderr: &stderr,
+		getenv:     func(k string) string { return vars[k] },
+		now:        func() time.Time { return fixedNow },
+		isTerminal: func(w any) bool { return terminal && w == any(&stderr) },
+	})
+	res := result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	assert.NotContains(t, res.stdout, token, "the token never appears in output")
+	assert.NotContains(t, res.stderr, token, "the token never appears in output")
+	return res
+}
+
+func fake(t *testing.T, opts ...chattest.Option) (*chattest.Server, map[string]string) {
+	t.Helper()
+	srv := chattest.NewServer(append([]chattest.Option{chattest.WithDefaultFixture(), chattest.WithToken(token),
+		chattest.WithClock(func() time.Time { return fixedNow })}, opts...)...)
+	t.Cleanup(srv.Close)
+	return srv, map[string]string{"YM_API_KEY": token, "YM_BUSINESS_ID": "100"}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test ./cmd/ymchat -update to create it")
+	assert.Equal(t, string(want), got, "output differs from %s (go test ./cmd/ymchat -update rewrites it)", path)
+}
+
+func TestChatsOutputMatchesGoldenFiles(t *testing.T) {
+	srv, vars := fake(t)
+	cases := []struct {
+		file string
+		args []string
+	}{
+		{"chats.table.golden", []string{"chats", "--status", "WAITING_FOR_PARTNER"}},
+		{"chats.json.golden", []string{"chats", "--context-type", "return", "--json"}},
+		{"chats.jsonl.golden", []string{"chats", "--type", "ARBITRAGE", "--jsonl"}},
+		{"chats.limit.golden", []string{"chats", "--limit", "3", "--json"}},
+		{"chat-get.golden", []string{"chat", "get", "5000003"}},
+		{"chat-get.json.golden", []string{"chat", "get", "5000009", "--json"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			res := runCLI(t, vars, false, append(tc.args, "--base-url", srv.URL)...)
+			require.Equal(t, 0, res.code, res.stderr)
+			golden(t, tc.file, res.stdout)
+		})
+	}
+}
+
+func TestOutputFormatsAgree(t *testing.T) {
+	srv, vars := fake(t)
+	base := []string{"chats", "--base-url", srv.URL, "--status", "NEW,FINISHED", "--context-type", "ORDER"}
+	asJSON := runCLI(t, vars, false, append(base, "--json")...)
+	asJSONL := runCLI(t, vars, false, append(base, "--jsonl")...)
+	table := runCLI(t, vars, false, base...)
+	require.Equal(t, 0, asJSON.code)
+
+	var doc struct {
+		Chats []chatJSON `json:"chats"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(asJSON.stdout), &doc))
+	lines := strings.Split(strings.TrimSpace(asJSONL.stdout), "\n")
+	require.Len(t, lines, len(doc.Chats))
+	require.Greater(t, len(doc.Chats), 20, "more than one page")
+	tableLines := strings.Split(strings.TrimSpace(table.stdout), "\n")
+	require.Len(t, tableLines, len(doc.Chats)+1, "a header and a row per chat")
+	for i, line := range lines {
+		var c chatJSON
+		require.NoError(t, json.Unmarshal([]byte(line), &c))
+		assert.Equal(t, doc.Chats[i], c)
+		assert.Contains(t, []string{"NEW", "FINISHED"}, c.Status)
+		assert.Equal(t, "ORDER", c.Context)
+		assert.Equal(t, c.ID, mustAtoi(t, strings.Fields(tableLines[i+1])[0]))
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int64 {
+	n, err := strconv.ParseInt(s, 10, 64)
+	require.NoError(t, err)
+	return n
+}
+
+func TestLimitAndResume(t *testing.T) {
+	srv, vars := fake(t)
+	first := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--limit", "25", "--jsonl")
+	require.Equal(t, 0, first.code)
+	assert.Len(t, strings.Split(strings.TrimSpace(first.stdout), "\n"), 25)
+	_, tok, ok := strings.Cut(first.stderr, "--page-token ")
+	require.True(t, ok, first.stderr)
+	tok = strings.TrimSpace(tok)
+
+	rest := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--jsonl", "--page-token", tok)
+	require.Equal(t, 0, rest.code, rest.stderr)
+	all := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--jsonl")
+	assert.Equal(t, all.stdout, first.stdout+rest.stdout, "resuming continues exactly where --limit stopped")
+	assert.Len(t, strings.Split(strings.TrimSpace(all.stdout), "\n"), 130)
+	assert.Empty(t, rest.stderr)
+}
+
+func TestUsageErrorsAndExitCodes(t *testing.T) {
+	// getChat allows 2 calls: "not found" and "token file works" spend them.
+	srv, vars := fake(t, chattest.WithQuota("getChat", chattest.Quota{Limit: 2, Window: time.Hour}))
+	url := []string{"--base-url", srv.URL}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte(token+"\n"), 0o600))
+	emptyFile := filepath.Join(t.TempDir(), "empty")
+	require.NoError(t, os.WriteFile(emptyFile, nil, 0o600))
+
+	cases := []struct {
+		name    string
+		vars    map[string]string
+		args    []string
+		code    int
+		message string
+	}{
+		{"no token", map[string]string{"YM_BUSINESS_ID": "100"}, []string{"chats"}, 2, "no token: set YM_API_KEY or use --token-file"},
+		{"no business", map[string]string{"YM_API_KEY": token}, []string{"chats"}, 2, "no business: set --business or YM_BUSINESS_ID"},
+		{"bad business", vars, []string{"chats", "--business", "x"}, 2, `invalid --business "x"`},
+		{"bad business env", map[string]string{"YM_API_KEY": token, "YM_BUSINESS_ID": "0"}, []string{"chats"}, 2, `invalid --business "0"`},
+		{"negative limit", vars, []string{"chats", "--limit", "-1"}, 2, "invalid --limit -1"},
+		{"unknown status", vars, []string{"chats", "--status", "DONE"}, 2, "invalid --status: must be one of NEW"},
+		{"duplicate type", vars, []string{"chats", "--type", "CHAT,chat"}, 2, "invalid --type: must not repeat"},
+		{"order 0", vars, []string{"chats", "--order", "0"}, 2, "invalid --order/--return: must be at least 1"},
+		{"unknown flag", vars, []string{"chats", "--token", "x"}, 2, "unknown flag: --token"},
+		{"json and jsonl", vars, []string{"chats", "--json", "--jsonl"}, 2, "none of the others can be"},
+		{"unknown command", vars, []string{"chatz"}, 2, `unknown command "chatz"`},
+		{"chat get without id", vars, []string{"chat", "get"}, 2, "accepts 1 arg"},
+		{"chat get bad id", vars, []string{"chat", "get", "abc"}, 2, `invalid chat ID "abc"`},
+		{"chat get id 0", vars, []string{"chat", "get", "0"}, 2, "invalid chat ID: must be at least 1"},
+		{"chat new without target", vars, []string{"chat", "new"}, 2, "give exactly one of --order ID or --return ID"},
+		{"chat new with both", vars, []string{"chat", "new", "--order", "1", "--return", "2"}, 2, "give exactly one"},
+		{"missing token file", vars, []string{"chats", "--token-file", "/nonexistent/file"}, 2, "--token-file: no such file"},
+		{"empty token file", vars, []string{"chats", "--token-file", emptyFile}, 2, "is empty"},
+		{"plain http elsewhere", vars, []string{"chats", "--base-url", "http://example.com"}, 2, "invalid --base-url"},
+		{"wrong token", map[string]string{"YM_API_KEY": "nope", "YM_BUSINESS_ID": "100"}, append([]string{"chats"}, url...), 1, "forbidden: the token is wrong or lacks access"},
+		{"not found", vars, append([]string{"chat", "get", "42"}, url...), 1, "HTTP 404 Not Found: NOT_FOUND: chat 42 not found"},
+		{"unknown order", vars, append([]string{"chat", "new", "--order", "1"}, url...), 1, "order 1 not found"},
+		{"network", vars, []string{"chat", "get", "1", "--base-url", "http://127.0.0.1:1", "--timeout", "2s"}, 1, "connection refused"},
+		{"token file works", map[string]string{"YM_BUSINESS_ID": "100"}, append([]string{"chat", "get", "5000003", "--token-file", tokenFile}, url...), 0, ""},
+		{"rate limited", vars, append([]string{"chat", "get", "5000003", "--max-wait", "0"}, url...), 3, "rate limited until 2026-11-22 13:00:00 MSK (quota 2/h); retry later or raise --max-wait"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runCLI(t, tc.vars, false, tc.args...)
+			assert.Equal(t, tc.code, res.code, res.stderr)
+			if tc.message != "" {
+				assert.Contains(t, res.stderr, "ymchat: ")
+				assert.Contains(t, res.stderr, tc.message)
+				assert.Empty(t, res.stdout, "errors go to stderr")
+			}
+		})
+	}
+}
+
+func TestProgressOnlyOnATerminalAndNeverOnStdout(t *testing.T) {
+	srv, vars := fake(t)
+	args := []string{"chats", "--base-url", srv.URL, "--jsonl"}
+	piped := runCLI(t, vars, false, args...)
+	require.Equal(t, 0, piped.code)
+	assert.Empty(t, piped.stderr, "silent when stderr is not a terminal")
+
+	term := runCLI(t, vars, true, args...)
+	require.Equal(t, 0, term.code)
+	assert.Contains(t, term.stderr, "pages 7, chats 130")
+	assert.True(t, strings.HasSuffix(term.stderr, "\r\033[K"), "the progress line is cleared at the end")
+	assert.Equal(t, piped.stdout, term.stdout, "progress never mixes into stdout")
+	assert.NotContains(t, term.stdout, "pages")
+}
+
+func TestQuotaWaitShownOnTheProgressLine(t *testing.T) {
+	// The fake's clock is real here, so that the one-second window really passes.
+	srv := chattest.NewServer(chattest.WithDefaultFixture(), chattest.WithToken(token),
+		chattest.WithQuota("getChats", chattest.Quota{Limit: 3, Window: time.Second}))
+	defer srv.Close()
+	vars := map[string]string{"YM_API_KEY": token, "YM_BUSINESS_ID": "100"}
+	res := runCLI(t, vars, true, "chats", "--base-url", srv.URL, "--jsonl")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "quota for getChats spent: waiting until")
+	assert.Len(t, strings.Split(strings.TrimSpace(res.stdout), "\n"), 130)
+}
+
+func TestVerboseLogsAttemptsToStderr(t *testing.T) {
+	srv, vars := fake(t)
+	srv.Script("getChat", chattest.StatusFault(503, "UNAVAILABLE", "later"))
+	res := runCLI(t, vars, false, "chat", "get", "5000003", "-v", "--base-url", srv.URL)
+	require.Equal(t, 0, res.code)
+	assert.Contains(t, res.stderr, "level=DEBUG msg=\"ymchat request\" operation=getChat business=100 attempt=1 status=503")
+	assert.Contains(t, res.stderr, "attempt=2 status=200")
+	assert.NotContains(t, res.stdout, "DEBUG")
+}
+
+func TestFakeFlagAndChatNew(t *testing.T) {
+	res := runCLI(t, nil, false, "chats", "--fake", "--status", "WAITING_FOR_PARTNER", "--jsonl")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Len(t, strings.Split(strings.TrimSpace(res.stdout), "\n"), 40)
+
+	res = runCLI(t, nil, false, "chat", "new", "--fake", "--return", "1000712", "--json")
+	require.Equal(t, 0, res.code, res.stderr)
+	var out map[string]int64
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &out))
+	assert.Positive(t, out["chatId"])
+
+	res = runCLI(t, nil, false, "chats", "--fake", "--business", "300")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Len(t, strings.Split(strings.TrimSpace(res.stdout), "\n"), 13, "a header and the 12 chats of business 300")
+}
+
+func TestDemoRunsWithNoAccount(t *testing.T) {
+	res := runCLI(t, nil, false, "demo")
+	require.Equal(t, 0, res.code, res.stderr)
+	for _, want := range []string{
+		"1. Chats waiting for your answer (business 100)",
+		"40 chats, fetched 20 per page over 2 pages",
+		"2. Opening chat",
+		"3. Starting a chat about order 10043070",
+		"came back, the same one",
+		"a) One service sends 48 requests at once",
+		"48 answered in",
+		"0 failed. The Market refused 0 with 420.",
+		"b) Two services",
+	} {
+		assert.Contains(t, res.stdout, want)
+	}
+	assert.NotContains(t, res.stdout, "failed:")
+}
+
+func TestHelpEverywhere(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"chats", "--help"}, {"chat", "--help"}, {"chat", "get", "--help"}, {"chat", "new", "--help"}, {"demo", "--help"}, {"completion", "bash"}} {
+		res := runCLI(t, nil, false, args...)
+		assert.Equal(t, 0, res.code, args)
+		assert.NotEmpty(t, res.stdout, args)
+	}
+	res := runCLI(t, nil, false, "--help")
+	assert.Contains(t, res.stdout, "Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited.")
+}
