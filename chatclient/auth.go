@@ -57,22 +57,28 @@ func (a Auth) valid() error {
 	return nil
 }
 
-// authTransport adds the token to requests for the API's own scheme and host, and to
-// nothing else: a redirect to another host, or to plain HTTP, goes without it.
-type authTransport struct {
-	base   http.RoundTripper
-	scheme string
-	host   string
-	auth   Auth
+// sameOrigin reports whether u is the API's own scheme and host, the only place the
+// token may go.
+func sameOrigin(base, u *url.URL) bool {
+	return u.Scheme == base.Scheme && strings.EqualFold(u.Host, base.Host)
 }
 
-// RoundTrip implements http.RoundTripper.
-func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Scheme == t.scheme && strings.EqualFold(r.URL.Host, t.host) {
-		r = r.Clone(r.Context()) // a RoundTripper must not change the caller's request
-		r.Header.Set(t.auth.header, t.auth.value)
+// keepTokenHome wraps a redirect policy so that a redirect to another origin (another
+// host, or plain http) goes without the token. Go's client copies custom headers such as
+// Api-Key onto redirects to any host; this takes it off.
+func keepTokenHome(base *url.URL, a Auth, next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(base, req.URL) {
+			req.Header.Del(a.header)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
 	}
-	return t.base.RoundTrip(r)
 }
 
 // checkBaseURL parses the API's base URL: https, or http only to a loopback host, so
@@ -98,5 +104,3 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
-
-var errNoCall = errors.New("chatclient: request did not come through the client")

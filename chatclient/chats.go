@@ -2,6 +2,7 @@ package chatclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -154,14 +155,15 @@ func (c *Client) CreateChat(ctx context.Context, businessID int64, about api.Cha
 	if err != nil {
 		return 0, err
 	}
-	parsed, err := api.ParseCreateChatResponse(resp)
-	if err == nil && (parsed.JSON200 == nil || parsed.JSON200.Result == nil || parsed.JSON200.Result.ChatID < 1) {
+	var env api.CreateChatEnvelope
+	err = json.Unmarshal(cl.body, &env)
+	if err == nil && (env.Result == nil || env.Result.ChatID < 1) {
 		err = errors.New("the answer holds no chat id")
 	}
 	if err != nil {
 		return 0, cl.responseError(resp, err)
 	}
-	return parsed.JSON200.Result.ChatID, nil
+	return env.Result.ChatID, nil
 }
 
 // GetChat returns one chat.
@@ -178,14 +180,15 @@ func (c *Client) GetChat(ctx context.Context, businessID, chatID int64) (Chat, e
 	if err != nil {
 		return Chat{}, err
 	}
-	parsed, err := api.ParseGetChatResponse(resp)
-	if err == nil && (parsed.JSON200 == nil || parsed.JSON200.Result == nil) {
+	var env api.GetChatEnvelope
+	err = json.Unmarshal(cl.body, &env)
+	if err == nil && env.Result == nil {
 		err = errors.New("the answer holds no chat")
 	}
 	if err != nil {
 		return Chat{}, cl.responseError(resp, err)
 	}
-	return chatFromAPI(*parsed.JSON200.Result), nil
+	return chatFromAPI(*env.Result), nil
 }
 
 // ListChats returns one page of the chats that match filter. Pass the page's
@@ -219,14 +222,15 @@ func (c *Client) listChats(ctx context.Context, businessID int64, body api.GetCh
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := api.ParseGetChatsResponse(resp)
-	if err == nil && (parsed.JSON200 == nil || parsed.JSON200.Result == nil) {
+	var env api.GetChatsEnvelope
+	err = json.Unmarshal(cl.body, &env)
+	if err == nil && env.Result == nil {
 		err = errors.New("the answer holds no result")
 	}
 	if err != nil {
 		return nil, cl.responseError(resp, err)
 	}
-	res := parsed.JSON200.Result
+	res := env.Result
 	out := &Page{Chats: make([]Chat, len(res.Chats))}
 	for i, ch := range res.Chats {
 		out.Chats[i] = chatFromAPI(ch)
@@ -259,7 +263,7 @@ func (c *Client) Chats(ctx context.Context, businessID int64, filter Filter) ite
 			yield(Chat{}, err)
 			return
 		}
-		seen := map[string]bool{}
+		var loop loopDetector
 		page := PageRequest{Limit: MaxPageSize}
 		for {
 			p, err := c.listChats(ctx, businessID, body, page)
@@ -275,15 +279,35 @@ func (c *Client) Chats(ctx context.Context, businessID int64, filter Filter) ite
 			if p.NextPageToken == "" {
 				return
 			}
-			if seen[p.NextPageToken] {
+			if loop.repeated(p.NextPageToken) {
 				yield(Chat{}, &ResponseError{Operation: OpGetChats, StatusCode: http.StatusOK, Body: excerpt([]byte(p.NextPageToken)),
 					Err: ErrRepeatedPageToken})
 				return
 			}
-			seen[p.NextPageToken] = true
 			page.Token = p.NextPageToken
 		}
 	}
+}
+
+// loopDetector finds a page token the Market hands out again, in constant memory (so
+// that iterating stays flat however many pages there are): a token equal to the one
+// before is caught at once, and a longer cycle within about twice its length, by
+// comparing each token with a checkpoint moved at doubling intervals (Brent's method).
+type loopDetector struct {
+	prev, checkpoint string
+	steps, power     int
+}
+
+func (d *loopDetector) repeated(token string) bool {
+	if token == d.prev || (d.checkpoint != "" && token == d.checkpoint) {
+		return true
+	}
+	d.prev = token
+	d.steps++
+	if d.steps >= d.power {
+		d.checkpoint, d.power, d.steps = token, max(1, 2*d.power), 0
+	}
+	return false
 }
 
 // ErrRepeatedPageToken is wrapped by the error [Client.Chats] yields when the Market

@@ -64,8 +64,9 @@ func WithBaseURL(u string) Option {
 }
 
 // WithHTTPClient sends requests through hc (its transport, timeout, redirect policy and
-// cookies), e.g. to add tracing. The client adds the token in a transport of its own
-// wrapped around hc's, for requests to the API's host only. Default: a client with
+// cookies), e.g. to add tracing. The client works on a copy of hc: it adds the token to
+// its own requests, and wraps the copy's redirect policy so that the token never follows
+// a redirect to another host or to plain http. Default: a client with
 // http.DefaultTransport and a [DefaultAttemptTimeout] per request.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(s *settings) error {
@@ -165,11 +166,7 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 		copied := *s.httpClient
 		hc = &copied
 	}
-	rt := hc.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	hc.Transport = &authTransport{base: rt, scheme: base.Scheme, host: base.Host, auth: auth}
+	hc.CheckRedirect = keepTokenHome(base, auth, hc.CheckRedirect)
 
 	logger := s.logger
 	if logger == nil {

@@ -372,6 +372,48 @@ func TestRedirectToAnotherHostDoesNotCarryToken(t *testing.T) {
 	assert.Empty(t, got[0].header.Get("Authorization"))
 }
 
+func TestRedirectPolicyOfTheCallerStillApplies(t *testing.T) {
+	other := newScripted(t, chatReply(1))
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.srv.URL+r.URL.RequestURI(), http.StatusFound)
+	}))
+	t.Cleanup(api.Close)
+	var checked int
+	hc := &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		checked++
+		assert.Empty(t, req.Header.Get("Api-Key"), "the token is gone before the caller's policy sees the request")
+		return http.ErrUseLastResponse
+	}}
+	c, _ := newTestClient(t, api.URL, WithHTTPClient(hc))
+	_, err := c.GetChat(context.Background(), 1, 1)
+	var ae *APIError
+	require.ErrorAs(t, err, &ae, "the caller chose not to follow: the 302 is the answer")
+	assert.Equal(t, http.StatusFound, ae.StatusCode)
+	assert.Equal(t, 1, checked)
+	assert.Empty(t, other.requests())
+}
+
+func TestRedirectBackToTheAPIHostCarriesTheToken(t *testing.T) {
+	var hops int
+	var apiURL string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hops++
+		if r.URL.Query().Get("moved") == "" {
+			http.Redirect(w, r, apiURL+r.URL.Path+"?"+r.URL.RawQuery+"&moved=1", http.StatusTemporaryRedirect)
+			return
+		}
+		assert.Equal(t, testToken, r.Header.Get("Api-Key"), "a same-origin redirect keeps the token")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"OK","result":` + chat(1, 2) + `}`))
+	}))
+	t.Cleanup(api.Close)
+	apiURL = api.URL
+	c, _ := newTestClient(t, api.URL)
+	_, err := c.GetChat(context.Background(), 1, 1)
+	require.NoError(t, err)
+	assert.Equal(t, 2, hops)
+}
+
 func TestCustomHTTPClientTransportIsUsed(t *testing.T) {
 	srv := newScripted(t, chatReply(1))
 	var seenByUser int
@@ -389,8 +431,6 @@ func TestCustomHTTPClientTransportIsUsed(t *testing.T) {
 	assert.Equal(t, "t1", got[0].header.Get("X-Trace"))
 	assert.Equal(t, testToken, got[0].header.Get("Api-Key"))
 	assert.Nil(t, hc.CheckRedirect, "the caller's client is not changed")
-	_, isAuth := hc.Transport.(*authTransport)
-	assert.False(t, isAuth, "the caller's client is not changed")
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

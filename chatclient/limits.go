@@ -5,27 +5,36 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// Header names of the Market's quota report.
+// Header names of the Market's quota report, in Go's canonical form so that reading
+// them is a plain map lookup.
 const (
-	headerLimit     = "X-RateLimit-Resource-Limit"
-	headerRemaining = "X-RateLimit-Resource-Remaining"
-	headerUntil     = "X-RateLimit-Resource-Until"
+	headerLimit     = "X-Ratelimit-Resource-Limit"
+	headerRemaining = "X-Ratelimit-Resource-Remaining"
+	headerUntil     = "X-Ratelimit-Resource-Until"
 )
+
+func header(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
 
 // parseRateLimit reads the quota headers; a missing or malformed header leaves its
 // field unknown (-1, or the zero time).
 func parseRateLimit(h http.Header) RateLimit {
 	rl := RateLimit{Limit: -1, Remaining: -1}
-	if v, err := strconv.ParseInt(h.Get(headerLimit), 10, 64); err == nil && v >= 0 {
+	if v, err := strconv.ParseInt(header(h, headerLimit), 10, 64); err == nil && v >= 0 {
 		rl.Limit = v
 	}
-	if v, err := strconv.ParseInt(h.Get(headerRemaining), 10, 64); err == nil && v >= 0 {
+	if v, err := strconv.ParseInt(header(h, headerRemaining), 10, 64); err == nil && v >= 0 {
 		rl.Remaining = v
 	}
-	rl.Until = parseUntil(h.Get(headerUntil))
+	rl.Until = parseUntil(header(h, headerUntil))
 	return rl
 }
 
@@ -34,12 +43,25 @@ func parseRateLimit(h http.Header) RateLimit {
 // variants.
 var untilLayouts = []string{time.RFC1123, time.RFC1123Z, time.RFC822, time.RFC822Z, time.RFC850}
 
+// lastUntil remembers the last Until parsed: every answer of a quota window carries the
+// same one.
+var lastUntil atomic.Pointer[parsedUntil]
+
+type parsedUntil struct {
+	raw string
+	t   time.Time
+}
+
 func parseUntil(v string) time.Time {
 	if v == "" {
 		return time.Time{}
 	}
+	if p := lastUntil.Load(); p != nil && p.raw == v {
+		return p.t
+	}
 	for _, layout := range untilLayouts {
 		if t, err := time.Parse(layout, v); err == nil {
+			lastUntil.Store(&parsedUntil{raw: v, t: t.UTC()})
 			return t.UTC()
 		}
 	}

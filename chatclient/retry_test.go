@@ -369,6 +369,26 @@ func TestChatsIteratesAllPages(t *testing.T) {
 		assert.ErrorIs(t, errs[0], ErrRepeatedPageToken)
 		assert.Len(t, srv.requests(), 2)
 	})
+	t.Run("a longer cycle of tokens is caught too", func(t *testing.T) {
+		// The server cycles a→b→c→a→… forever.
+		srv := newScripted(t)
+		var n atomic.Int32
+		srv.replies = []reply{{handler: func(w http.ResponseWriter, r *http.Request) {
+			i := n.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"status":"OK","result":{"chats":[` + chat(int64(i), 1) + `],"paging":{"nextPageToken":"` + string(rune('a'+(i-1)%3)) + `"}}}`))
+		}}}
+		c, _ := newTestClient(t, srv.srv.URL)
+		var errs []error
+		for _, err := range c.Chats(context.Background(), 9, Filter{}) {
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+		require.Len(t, errs, 1)
+		assert.ErrorIs(t, errs[0], ErrRepeatedPageToken)
+		assert.LessOrEqual(t, len(srv.requests()), 3*3, "caught within a few rounds of the cycle")
+	})
 	t.Run("breaking out sends nothing more", func(t *testing.T) {
 		srv := newScripted(t, page("p2", 1, 2, 3), page("", 4))
 		c, _ := newTestClient(t, srv.srv.URL)

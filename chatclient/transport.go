@@ -1,7 +1,6 @@
 package chatclient
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,6 +36,8 @@ func (d doer) Do(req *http.Request) (*http.Response, error) {
 	return d.c.send(req, cl)
 }
 
+var errNoCall = errors.New("chatclient: request did not come through the client")
+
 var errTooLarge = fmt.Errorf("body exceeds %d bytes", MaxResponseBytes)
 
 // send runs the attempts of one call. It returns the answer when it is a success or an
@@ -57,6 +58,9 @@ func (c *Client) send(req *http.Request, cl *call) (*http.Response, error) {
 			c.quotas.release(key, nil, c.clock.Now())
 			return nil, err
 		}
+		// The token goes on our own request; CheckRedirect (see New) takes it off any
+		// redirect to another origin.
+		r.Header.Set(c.auth.header, c.auth.value)
 		start := c.clock.Now()
 		resp, err := c.http.Do(r)
 		var body []byte
@@ -81,8 +85,8 @@ func (c *Client) send(req *http.Request, cl *call) (*http.Response, error) {
 			if v.err != nil {
 				return nil, v.err
 			}
-			cl.body = body
-			resp.Body = io.NopCloser(bytes.NewReader(body))
+			cl.body = body // the caller decodes these bytes; the body itself is spent
+			resp.Body = http.NoBody
 			return resp, nil
 		}
 		c.logAttempt(cl, attempt, v.status, now.Sub(start), v.wait, v.reason, v.last)
@@ -238,9 +242,15 @@ func attemptRequest(req *http.Request, n int) (*http.Request, error) {
 	return r, nil
 }
 
-// readBody reads at most MaxResponseBytes of the answer and closes it.
+// readBody reads at most MaxResponseBytes of the answer and closes it. A body of
+// known length is read into one buffer of that size.
 func readBody(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
+	if n := resp.ContentLength; n >= 0 && n <= MaxResponseBytes {
+		b := make([]byte, n)
+		read, err := io.ReadFull(resp.Body, b)
+		return b[:read], err
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {
 		return b, err

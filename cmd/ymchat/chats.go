@@ -153,7 +153,6 @@ func listChats(cmd *cobra.Command, e *env, o *options, f *chatsFlags) error {
 	enc := json.NewEncoder(out)
 	filter := f.filter()
 	token, pages := f.pageToken, 0
-	seen := map[string]bool{}
 	for {
 		size := chatclient.MaxPageSize
 		if f.limit > 0 {
@@ -173,14 +172,14 @@ func listChats(cmd *cobra.Command, e *env, o *options, f *chatsFlags) error {
 			}
 		}
 		prog.show("pages %d, chats %d", pages, len(chats))
+		if page.NextPageToken != "" && page.NextPageToken == token {
+			// A longer cycle shows on the progress line and ends with --timeout.
+			return fmt.Errorf("getChats: %w", chatclient.ErrRepeatedPageToken)
+		}
 		token = page.NextPageToken
 		if token == "" || (f.limit > 0 && len(chats) >= f.limit) {
 			break
 		}
-		if seen[token] {
-			return fmt.Errorf("getChats: %w", chatclient.ErrRepeatedPageToken)
-		}
-		seen[token] = true
 	}
 	prog.clear()
 
