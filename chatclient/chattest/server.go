@@ -75,8 +75,9 @@ type Server struct {
 	now      func() time.Time
 	pageSize int
 
-	mu   sync.Mutex
-	reqs []Request
+	mu      sync.Mutex
+	reqs    []Request
+	maxReqs int
 }
 
 // Option configures a [Server].
@@ -158,6 +159,22 @@ func WithFaultRate(rate float64, seed uint64, pool ...Fault) Option {
 	return func(s *Server) error { return s.faults.setRate(rate, seed, pool...) }
 }
 
+// DefaultRequestLog is how many of the most recent requests a Server keeps for
+// [Server.Requests] unless [WithRequestLog] says otherwise.
+const DefaultRequestLog = 100_000
+
+// WithRequestLog keeps only the n most recent requests for [Server.Requests]; 0 keeps
+// none (for long runs and benchmarks). Default: [DefaultRequestLog].
+func WithRequestLog(n int) Option {
+	return func(s *Server) error {
+		if n < 0 {
+			return fmt.Errorf("chattest: request log size %d must not be negative", n)
+		}
+		s.maxReqs = n
+		return nil
+	}
+}
+
 // WithClock replaces the system clock (for chats' timestamps and quota windows).
 func WithClock(now func() time.Time) Option {
 	return func(s *Server) error {
@@ -198,6 +215,7 @@ func newServer(opts ...Option) (*Server, error) {
 		router:   router,
 		now:      time.Now,
 		pageSize: DefaultPageSize,
+		maxReqs:  DefaultRequestLog,
 	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
@@ -223,7 +241,8 @@ func newServer(opts ...Option) (*Server, error) {
 // Close shuts the server down, waiting for requests in flight.
 func (s *Server) Close() { s.srv.Close() }
 
-// Requests returns every request received so far, oldest first.
+// Requests returns the requests received so far (the most recent ones, see
+// [WithRequestLog]), oldest first.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -284,7 +303,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		rec.Status = sw.status
 		s.mu.Lock()
-		s.reqs = append(s.reqs, rec)
+		if s.maxReqs > 0 {
+			if len(s.reqs) >= s.maxReqs {
+				s.reqs = append(s.reqs[:0], s.reqs[len(s.reqs)-s.maxReqs+1:]...)
+			}
+			s.reqs = append(s.reqs, rec)
+		}
 		s.mu.Unlock()
 	}()
 

@@ -615,3 +615,22 @@ func TestBadOptionsPanicLikeHTTPTest(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestRequestLogIsBounded(t *testing.T) {
+	srv := chattest.NewServer(chattest.WithDefaultFixture(), chattest.WithRequestLog(3))
+	defer srv.Close()
+	for i := 1; i <= 5; i++ {
+		raw(t, srv, "GET", fmt.Sprintf("/v2/businesses/100/chat?chatId=%d", 5000000+i), "key", "")
+	}
+	var got []string
+	for _, r := range srv.Requests() {
+		got = append(got, r.Query.Get("chatId"))
+	}
+	assert.Equal(t, []string{"5000003", "5000004", "5000005"}, got, "the most recent, oldest first")
+
+	none := chattest.NewServer(chattest.WithDefaultFixture(), chattest.WithRequestLog(0))
+	defer none.Close()
+	raw(t, none, "GET", "/v2/businesses/100/chat?chatId=5000001", "key", "")
+	assert.Empty(t, none.Requests())
+	assert.Panics(t, func() { chattest.NewServer(chattest.WithRequestLog(-1)) })
+}
