@@ -107,9 +107,10 @@ type quotaKey struct {
 // quotaState is what the client knows of one quota's current window.
 type quotaState struct {
 	limit     int64
-	remaining int64     // as last reported for the window ending at until
-	until     time.Time // zero: nothing known
-	reserved  int64     // requests sent in this window whose answers are not in yet
+	remaining int64         // as last reported for the window ending at until; -1 unknown
+	until     time.Time     // zero: nothing known
+	reserved  int64         // requests sent whose answers are not in yet
+	released  chan struct{} // closed when a reservation is given back; nil if nobody waits
 }
 
 // quotas paces each operation by what the Market reported of its quota, so that a
@@ -119,9 +120,11 @@ type quotas struct {
 	m  map[quotaKey]*quotaState
 }
 
-// reserve claims one request of the quota at now. When the quota is known to be spent,
-// it claims nothing and returns the state, whose until says when to try again.
-func (q *quotas) reserve(k quotaKey, now time.Time) (ok bool, st quotaState) {
+// reserve claims one request of the quota at now. When it cannot, it claims nothing
+// and says what to wait for: with released non-nil, the quota has room that requests
+// in flight hold, so wait until one of them is answered; otherwise the quota is spent
+// until st.until.
+func (q *quotas) reserve(k quotaKey, now time.Time) (ok bool, st quotaState, released <-chan struct{}) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	s := q.m[k]
@@ -134,13 +137,21 @@ func (q *quotas) reserve(k quotaKey, now time.Time) (ok bool, st quotaState) {
 	}
 	if !s.until.IsZero() && !now.Before(s.until) {
 		// The window is over: nothing is known of the next one until an answer says.
-		*s = quotaState{limit: s.limit, remaining: -1}
+		// Requests still in flight stay counted: the Market may count them in the new
+		// window.
+		s.remaining, s.until = -1, time.Time{}
 	}
-	if s.remaining >= 0 && s.remaining-s.reserved <= 0 && !s.until.IsZero() {
-		return false, *s
+	if s.remaining >= 0 && s.remaining-s.reserved <= 0 {
+		if s.remaining > 0 {
+			if s.released == nil {
+				s.released = make(chan struct{})
+			}
+			return false, *s, s.released
+		}
+		return false, *s, nil
 	}
 	s.reserved++
-	return true, *s
+	return true, *s, nil
 }
 
 // release gives back a reservation and records what the answer (if any) reported.
@@ -153,6 +164,10 @@ func (q *quotas) release(k quotaKey, rl *RateLimit, now time.Time) {
 	}
 	if s.reserved > 0 {
 		s.reserved--
+	}
+	if s.released != nil {
+		close(s.released)
+		s.released = nil
 	}
 	if rl == nil || rl.Remaining < 0 || rl.Until.IsZero() || !rl.Until.After(now) {
 		return

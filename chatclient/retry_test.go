@@ -504,3 +504,45 @@ func TestServerErrorBackoffFreesTheSlot(t *testing.T) {
 	close(clock.wake)
 	require.NoError(t, <-first)
 }
+
+func TestQuotaHeldByRequestsInFlightIsWaitedForNotSleptOn(t *testing.T) {
+	// Answers are released by the test, one chat id at a time.
+	gates := map[string]chan string{"2": make(chan string), "3": make(chan string)}
+	var until time.Time
+	srv := newScripted(t, reply{handler: func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("chatId")
+		remaining, window := "2", until
+		if g, ok := gates[id]; ok {
+			remaining = <-g
+			if remaining == "new-window" {
+				remaining, window = "199", until.Add(time.Minute)
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set(headerLimit, "200")
+		w.Header().Set(headerRemaining, remaining)
+		w.Header().Set(headerUntil, window.Format(http.TimeFormat))
+		_, _ = w.Write([]byte(`{"status":"OK","result":` + chat(1, 1) + `}`))
+	}})
+	c, clock := newTestClient(t, srv.srv.URL)
+	until = clock.Now().Add(40 * time.Second).UTC()
+
+	_, err := c.GetChat(context.Background(), 1, 1) // the quota: 2 left until `until`
+	require.NoError(t, err)
+	done := make(chan error, 3)
+	go func() { _, err := c.GetChat(context.Background(), 1, 2); done <- err }()
+	go func() { _, err := c.GetChat(context.Background(), 1, 3); done <- err }()
+	require.Eventually(t, func() bool { return len(srv.requests()) == 3 }, 5*time.Second, time.Millisecond)
+	// Both places are held by requests in flight: a fourth call must wait, but for
+	// their answers, not for the reset 40s away.
+	go func() { _, err := c.GetChat(context.Background(), 1, 4); done <- err }()
+	assert.Never(t, func() bool { return len(srv.requests()) > 3 }, 50*time.Millisecond, 5*time.Millisecond)
+	gates["2"] <- "1" // one answer: 1 left, still held by the other request in flight
+	require.NoError(t, <-done)
+	assert.Never(t, func() bool { return len(srv.requests()) > 3 }, 50*time.Millisecond, 5*time.Millisecond)
+	gates["3"] <- "new-window" // the Market counted it in a fresh window
+	require.NoError(t, <-done)
+	require.NoError(t, <-done)
+	assert.Len(t, srv.requests(), 4)
+	assert.Empty(t, clock.Sleeps(), "no sleep until the reset")
+}

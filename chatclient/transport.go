@@ -175,11 +175,20 @@ func (c *Client) admit(ctx context.Context, cl *call, key quotaKey, attempt int)
 			return nil, err
 		}
 		now := c.clock.Now()
-		ok, st := c.quotas.reserve(key, now)
+		ok, st, released := c.quotas.reserve(key, now)
 		if ok {
 			return release, nil
 		}
 		release()
+		if released != nil {
+			// Requests in flight hold what is left of the quota: wait for an answer.
+			select {
+			case <-released:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 		wait := st.until.Sub(now)
 		if !c.canWait(ctx, now, wait) {
 			return nil, &RateLimitError{Operation: cl.op, BusinessID: cl.business, Limit: st.limit, Remaining: 0, Until: st.until}
