@@ -5,7 +5,7 @@ STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 GENERATED   := api/types.gen.go api/client.gen.go api/server.gen.go
 
-.PHONY: all generate check-generated lint test bench demo ci tools
+.PHONY: all generate check-generated lint test bench bench-check demo ci tools
 
 all: ci
 
@@ -39,6 +39,16 @@ lint: $(STATICCHECK)
 ## test: every test, with the race detector
 test:
 	$(GO) test -race -count=1 ./...
+
+## bench: the three comparisons against their baselines; writes bench.out and BENCHMARKS.md
+bench:
+	$(GO) test -run '^$$' -bench 'CallOverhead|Iterate' -benchmem -count 5 ./internal/bench | tee bench.out
+	$(GO) test -run '^$$' -bench 'Quota' -benchtime 1x ./internal/bench | tee -a bench.out
+	$(GO) run ./internal/bench/benchsummary -o BENCHMARKS.md < bench.out
+
+## bench-check: fail when a benchmark figure misses its goal (timing-sensitive: not in ci)
+bench-check: bench
+	$(GO) run ./internal/bench/benchsummary -check < bench.out > /dev/null
 
 ## demo: the library at work against the built-in fake Market (no account needed)
 demo:

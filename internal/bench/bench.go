@@ -1,0 +1,383 @@
+// Package bench measures chatclient against hand-written baselines in the same run:
+// per-call overhead, iterating every chat, and quota efficiency under the Market's
+// limits. The benchmarks are in bench_test.go (make bench); goals_test.go (make
+// bench-check, build tag benchcheck) turns the goals into assertions.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ymchat/ymchat/api"
+	"github.com/ymchat/ymchat/chatclient"
+	"github.com/ymchat/ymchat/chatclient/chattest"
+)
+
+const token = "bench-token"
+
+// Canned answers of the overhead server, shaped like the Market's.
+var (
+	chatBody   = []byte(`{"status":"OK","result":{"chatId":5000003,"orderId":10043001,"context":{"type":"ORDER","customer":{"name":"Tatiana B.","publicId":"0f0944fe0c"},"campaignId":21000002,"orderId":10043001},"type":"CHAT","status":"WAITING_FOR_PARTNER","createdAt":"2026-10-23T11:58:29+03:00","updatedAt":"2026-10-23T16:36:55+03:00"}}`)
+	createBody = []byte(`{"status":"OK","result":{"chatId":5000188}}`)
+	pageBody   = func() []byte {
+		var b bytes.Buffer
+		b.WriteString(`{"status":"OK","result":{"chats":[`)
+		for i := range 20 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"chatId":%d,"orderId":%d,"context":{"type":"ORDER","customer":{"name":"Tatiana B.","publicId":"0f0944fe0c"},"campaignId":21000002,"orderId":%d},"type":"CHAT","status":"WAITING_FOR_PARTNER","createdAt":"2026-10-23T11:58:29+03:00","updatedAt":"2026-10-23T16:36:55+03:00"}`, 5000001+i, 10043001+i, 10043001+i)
+		}
+		b.WriteString(`],"paging":{"nextPageToken":"eyJ2IjoxfQ"}}}`)
+		return b.Bytes()
+	}()
+)
+
+// OverheadServer answers every operation at once with a canned body and the Market's
+// rate-limit headers, so that a benchmark measures the client, not the server.
+func OverheadServer() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("X-RateLimit-Resource-Limit", "1000000")
+		h.Set("X-RateLimit-Resource-Remaining", "999999")
+		h.Set("X-RateLimit-Resource-Until", time.Now().UTC().Add(time.Hour).Truncate(time.Hour).Format(http.TimeFormat))
+		switch {
+		case r.Method == http.MethodGet:
+			_, _ = w.Write(chatBody)
+		case len(r.URL.Path) > 4 && r.URL.Path[len(r.URL.Path)-4:] == "/new":
+			_, _ = w.Write(createBody)
+		default:
+			_, _ = w.Write(pageBody)
+		}
+	}))
+}
+
+// transport returns an HTTP client with enough idle connections for the benchmarks.
+func transport() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: tr}
+}
+
+// NewClient returns a chatclient for the server at url.
+func NewClient(tb testing.TB, url string, opts ...chatclient.Option) *chatclient.Client {
+	c, err := chatclient.New(chatclient.APIKey(token), append([]chatclient.Option{chatclient.WithBaseURL(url), chatclient.WithHTTPClient(transport())}, opts...)...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// Baseline is the minimal hand-written client: net/http and encoding/json, no
+// validation, retries or limits.
+type Baseline struct {
+	HC   *http.Client
+	Base string
+}
+
+func (b Baseline) do(ctx context.Context, method, url string, body any, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		buf, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Api-Key", token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := b.HC.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
+}
+
+// CreateChat is createChat by hand.
+func (b Baseline) CreateChat(ctx context.Context, business, order int64) (int64, error) {
+	var env api.CreateChatEnvelope
+	_, err := b.do(ctx, http.MethodPost, b.Base+"/v2/businesses/"+strconv.FormatInt(business, 10)+"/chats/new",
+		api.CreateChatRequest{Context: &api.ChatContext{Type: api.ChatContextIdentifiableTypeOrder, ID: order}}, &env)
+	if err != nil || env.Result == nil {
+		return 0, fmt.Errorf("createChat: %v", err)
+	}
+	return env.Result.ChatID, nil
+}
+
+// GetChat is getChat by hand.
+func (b Baseline) GetChat(ctx context.Context, business, chatID int64) (api.Chat, error) {
+	var env api.GetChatEnvelope
+	_, err := b.do(ctx, http.MethodGet, b.Base+"/v2/businesses/"+strconv.FormatInt(business, 10)+"/chat?chatId="+strconv.FormatInt(chatID, 10), nil, &env)
+	if err != nil || env.Result == nil {
+		return api.Chat{}, fmt.Errorf("getChat: %v", err)
+	}
+	return *env.Result, nil
+}
+
+// GetChats is one getChats page by hand; status is the HTTP status.
+func (b Baseline) GetChats(ctx context.Context, business int64, filter api.GetChatsRequest, limit int, pageToken string) (*api.ChatsPage, int, error) {
+	url := b.Base + "/v2/businesses/" + strconv.FormatInt(business, 10) + "/chats?limit=" + strconv.Itoa(limit)
+	if pageToken != "" {
+		url += "&page_token=" + pageToken
+	}
+	var env api.GetChatsEnvelope
+	status, err := b.do(ctx, http.MethodPost, url, filter, &env)
+	if err != nil || env.Result == nil {
+		return nil, status, fmt.Errorf("getChats: %v", err)
+	}
+	return env.Result, status, nil
+}
+
+// Overhead runs one operation per iteration through chatclient or the baseline.
+func Overhead(b *testing.B, op string, viaClient bool) {
+	srv := OverheadServer()
+	defer srv.Close()
+	ctx := context.Background()
+	client := NewClient(b, srv.URL)
+	base := Baseline{HC: transport(), Base: srv.URL}
+	filter := chatclient.Filter{Statuses: []api.ChatStatus{api.ChatStatusWaitingForPartner}}
+	raw := api.GetChatsRequest{Statuses: filter.Statuses}
+	call := map[string]func() error{
+		"createChat/chatclient": func() error { _, err := client.CreateChat(ctx, 100, chatclient.Order(10043070)); return err },
+		"createChat/baseline":   func() error { _, err := base.CreateChat(ctx, 100, 10043070); return err },
+		"getChat/chatclient":    func() error { _, err := client.GetChat(ctx, 100, 5000003); return err },
+		"getChat/baseline":      func() error { _, err := base.GetChat(ctx, 100, 5000003); return err },
+		"getChats/chatclient": func() error {
+			_, err := client.ListChats(ctx, 100, filter, chatclient.PageRequest{Limit: 20, Token: "eyJ2IjoxfQ"})
+			return err
+		},
+		"getChats/baseline": func() error { _, _, err := base.GetChats(ctx, 100, raw, 20, "eyJ2IjoxfQ"); return err },
+	}
+	name := op + "/baseline"
+	if viaClient {
+		name = op + "/chatclient"
+	}
+	f := call[name]
+	if err := f(); err != nil { // warm the connection
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := f(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// IterationServer serves n chats of business 100 from chattest, with no quota.
+func IterationServer(n int) *chattest.Server {
+	chats := make([]api.Chat, n)
+	t0 := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	for i := range chats {
+		order := int64(20000000 + i)
+		chats[i] = api.Chat{ChatID: int64(1 + i), Type: api.ChatTypeChat, Status: api.ChatStatusWaitingForPartner,
+			Context:   api.ChatFullContext{Type: api.ChatContextTypeOrder, OrderID: &order},
+			CreatedAt: t0.Add(time.Duration(i) * time.Minute), UpdatedAt: t0.Add(time.Duration(i) * time.Minute)}
+	}
+	return chattest.NewServer(chattest.WithToken(token), chattest.WithChats(100, chats...),
+		chattest.WithQuota("getChats", chattest.Quota{}), chattest.WithRequestLog(0))
+}
+
+// heapSampler records the peak live heap above a starting point, sampling after a
+// forced collection every few pages.
+type heapSampler struct {
+	start, peak uint64
+	every, n    int
+}
+
+func newHeapSampler(every int) *heapSampler {
+	s := &heapSampler{every: every}
+	s.start = liveHeap()
+	return s
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+func (s *heapSampler) page() {
+	if s == nil {
+		return
+	}
+	s.n++
+	if s.n%s.every == 0 {
+		if h := liveHeap(); h > s.start && h-s.start > s.peak {
+			s.peak = h - s.start
+		}
+	}
+}
+
+// Iterate lists all n chats per iteration, through chatclient's Chats iterator or a
+// hand-written page loop. With sampleHeap it reports the peak live heap the iteration
+// adds (sampled every 25 pages); without, it reports chats/s.
+func Iterate(b *testing.B, n int, viaClient, sampleHeap bool) {
+	srv := IterationServer(n)
+	defer srv.Close()
+	ctx := context.Background()
+	client := NewClient(b, srv.URL)
+	base := Baseline{HC: transport(), Base: srv.URL}
+	var peak uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		var hs *heapSampler
+		if sampleHeap {
+			b.StopTimer()
+			hs = newHeapSampler(25)
+			b.StartTimer()
+		}
+		count := 0
+		var sum int64
+		if viaClient {
+			for chat, err := range client.Chats(ctx, 100, chatclient.Filter{}) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				sum += chat.ID
+				count++
+				if count%chatclient.MaxPageSize == 0 {
+					hs.page()
+				}
+			}
+		} else {
+			tok := ""
+			for {
+				page, _, err := base.GetChats(ctx, 100, api.GetChatsRequest{}, 20, tok)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, c := range page.Chats {
+					sum += c.ChatID
+					count++
+				}
+				hs.page()
+				if page.Paging == nil || page.Paging.NextPageToken == nil {
+					break
+				}
+				tok = *page.Paging.NextPageToken
+			}
+		}
+		if count != n || sum != int64(n)*int64(n+1)/2 {
+			b.Fatalf("iterated %d chats (id sum %d), want %d", count, sum, n)
+		}
+		if hs != nil && hs.peak > peak {
+			peak = hs.peak
+		}
+	}
+	b.StopTimer()
+	if sampleHeap {
+		b.ReportMetric(float64(peak), "peak-live-heap-B")
+	} else {
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "chats/s")
+	}
+}
+
+// QuotaResult is what one run of the quota workload measured.
+type QuotaResult struct {
+	Wall, Minimum time.Duration
+	Calls         int
+	Refused       int // 420s the server sent
+	Failed        int // errors the callers saw
+}
+
+// Quota runs the quota workload once: `calls` getChats calls from `workers`
+// goroutines against chattest with a getChats quota of `perWindow` a second and its
+// parallel limit of 4, through one chatclient or the naive policy (retry any 420 after
+// a fixed one-second sleep, no in-flight limit). It starts at the top of a second, so
+// that the windows line up and the minimum is exact.
+func Quota(calls, workers int, perWindow int64, viaClient bool) QuotaResult {
+	srv := chattest.NewServer(chattest.WithToken(token), chattest.WithDefaultFixture(),
+		chattest.WithQuota("getChats", chattest.Quota{Limit: perWindow, Window: time.Second}))
+	defer srv.Close()
+	ctx := context.Background()
+	client, err := chatclient.New(chatclient.APIKey(token), chatclient.WithBaseURL(srv.URL), chatclient.WithHTTPClient(transport()))
+	if err != nil {
+		panic(err)
+	}
+	base := Baseline{HC: transport(), Base: srv.URL}
+	naive := func() error {
+		for {
+			_, status, err := base.GetChats(ctx, 100, api.GetChatsRequest{}, 1, "")
+			if status == 420 {
+				time.Sleep(time.Second)
+				continue
+			}
+			return err
+		}
+	}
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+	start := time.Now()
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(calls) {
+				var err error
+				if viaClient {
+					_, err = client.ListChats(ctx, 100, chatclient.Filter{}, chatclient.PageRequest{Limit: 1})
+				} else {
+					err = naive()
+				}
+				if err != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	res := QuotaResult{Wall: time.Since(start), Calls: calls, Failed: int(failed.Load())}
+	// The quota allows perWindow calls a window: the last batch starts after
+	// ceil(calls/perWindow)-1 whole windows.
+	res.Minimum = time.Duration((int64(calls)+perWindow-1)/perWindow-1) * time.Second
+	for _, r := range srv.Requests() {
+		if r.Status == 420 {
+			res.Refused++
+		}
+	}
+	return res
+}
+
+// ReportQuota runs Quota b.N times and reports its figures.
+func ReportQuota(b *testing.B, viaClient bool) QuotaResult {
+	var last QuotaResult
+	for range b.N {
+		last = Quota(1000, 16, 200, viaClient)
+	}
+	b.ReportMetric(last.Wall.Seconds(), "wall-s")
+	b.ReportMetric(last.Minimum.Seconds(), "min-s")
+	b.ReportMetric(float64(last.Wall)/float64(last.Minimum), "x-min")
+	b.ReportMetric(float64(last.Refused), "420s")
+	b.ReportMetric(100*float64(last.Refused)/float64(last.Calls), "420-%")
+	b.ReportMetric(float64(last.Failed), "caller-errors")
+	return last
+}
