@@ -5,7 +5,7 @@ STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 GENERATED   := api/types.gen.go api/client.gen.go api/server.gen.go
 
-.PHONY: all generate check-generated lint test bench bench-check demo ci tools
+.PHONY: all generate check-generated lint test fuzz fuzz-short bench bench-check demo ci tools
 
 all: ci
 
@@ -40,6 +40,20 @@ lint: $(STATICCHECK)
 test:
 	$(GO) test -race -count=1 ./...
 
+FUZZ_TARGETS := FuzzResponseDecoding FuzzRequestBuilding
+FUZZTIME     ?= 2m
+
+## fuzz: run every fuzz target for FUZZTIME (default 2m) each
+fuzz:
+	@for f in $(FUZZ_TARGETS); do \
+	  echo "== $$f ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./chatclient || exit 1; \
+	done
+
+## fuzz-short: every fuzz target for 10s each (part of ci)
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
+
 ## bench: the three comparisons against their baselines; writes bench.out and BENCHMARKS.md
 bench:
 	$(GO) test -run '^$$' -bench 'CallOverhead|Iterate' -benchmem -count 5 ./internal/bench | tee bench.out
@@ -55,4 +69,4 @@ demo:
 	$(GO) run ./cmd/ymchat demo
 
 ## ci: everything CI checks
-ci: check-generated lint test
+ci: check-generated lint test fuzz-short

@@ -1,6 +1,7 @@
 package chatclient
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -66,13 +67,29 @@ func checkList[T comparable](field string, list []T, check func(field string, v 
 	if len(list) == 0 {
 		return &ValidationError{Field: field, Rule: "must hold at least one value when set (use nil for no filter)", Value: "[]"}
 	}
+	// Short lists (the usual case) are searched in place; long ones through a map, so
+	// that a huge list is checked in linear time.
+	var first map[T]int
+	if len(list) > 16 {
+		first = make(map[T]int, len(list))
+	}
 	for i, v := range list {
-		name := fmt.Sprintf("%s[%d]", field, i)
-		if err := check(name, v); err != nil {
+		if err := check(field, v); err != nil {
+			var ve *ValidationError
+			if errors.As(err, &ve) {
+				ve.Field = fmt.Sprintf("%s[%d]%s", field, i, strings.TrimPrefix(ve.Field, field))
+			}
 			return err
 		}
-		if j := slices.Index(list[:i], v); j >= 0 {
-			return &ValidationError{Field: name, Rule: fmt.Sprintf("must not repeat %s[%d]", field, j), Value: quoted(v)}
+		j, dup := -1, false
+		if first != nil {
+			j, dup = first[v]
+			first[v] = i
+		} else if j = slices.Index(list[:i], v); j >= 0 {
+			dup = true
+		}
+		if dup {
+			return &ValidationError{Field: fmt.Sprintf("%s[%d]", field, i), Rule: fmt.Sprintf("must not repeat %s[%d]", field, j), Value: quoted(v)}
 		}
 	}
 	return nil
