@@ -31,7 +31,7 @@ tools: $(STATICCHECK)
 
 ## lint: gofmt, go vet and staticcheck
 lint: $(STATICCHECK)
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@out=$$(gofmt -l .); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
