@@ -90,8 +90,10 @@ type Clock interface {
 
 type systemClock struct{}
 
+// Now is time.Now.
 func (systemClock) Now() time.Time { return time.Now() }
 
+// Sleep waits on a timer or the context.
 func (systemClock) Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()

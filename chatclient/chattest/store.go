@@ -143,6 +143,7 @@ func cmpInt(a, b int64) int {
 // errNotFound is a createChat/getChat answer of 404 with its message.
 type errNotFound struct{ msg string }
 
+// Error implements error.
 func (e errNotFound) Error() string { return e.msg }
 
 // create returns the chat about the context, starting one if there is none.

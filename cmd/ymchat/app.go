@@ -56,6 +56,7 @@ type options struct {
 // usageError is a mistake in the command line; it exits 2.
 type usageError struct{ msg string }
 
+// Error implements error.
 func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }

@@ -192,6 +192,7 @@ type indenter struct {
 	mid bool // inside a line
 }
 
+// Write indents each new line.
 func (i *indenter) Write(p []byte) (int, error) {
 	var out []byte
 	for _, b := range p {

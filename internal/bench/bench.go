@@ -84,7 +84,9 @@ func NewClient(tb testing.TB, url string, opts ...chatclient.Option) *chatclient
 // Baseline is the minimal hand-written client: net/http and encoding/json, no
 // validation, retries or limits.
 type Baseline struct {
-	HC   *http.Client
+	// HC sends the requests.
+	HC *http.Client
+	// Base is the server's base URL.
 	Base string
 }
 
@@ -302,10 +304,14 @@ func Iterate(b *testing.B, n int, viaClient, sampleHeap bool) {
 
 // QuotaResult is what one run of the quota workload measured.
 type QuotaResult struct {
+	// Wall is how long the workload took; Minimum, the least the quota allows.
 	Wall, Minimum time.Duration
-	Calls         int
-	Refused       int // 420s the server sent
-	Failed        int // errors the callers saw
+	// Calls is how many calls the callers made.
+	Calls int
+	// Refused counts the 420s the server sent.
+	Refused int
+	// Failed counts the errors the callers saw.
+	Failed int
 }
 
 // Quota runs the quota workload once: `calls` getChats calls from `workers`

@@ -126,6 +126,9 @@ func main() {
 
 func write(rep *report, header []string, cmdline string) {
 	w := rep.w
+	for i := range header {
+		header[i] = strings.Join(strings.Fields(header[i]), " ")
+	}
 	fmt.Fprintf(w, "# Benchmarks\n\nMade with `%s` on %s (%d cores), %s, %s.\n", cmdline, strings.Join(header, ", "), runtime.NumCPU(), runtime.Version(), time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(w, "Each figure is the median of the runs in the input; every comparison is against a\nbaseline measured in the same run. `make bench-check` fails when a goal is missed.\n\n")
 
