@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -105,6 +106,26 @@ func (o *options) connect(e *env, hook func(chatclient.RetryInfo), extra ...chat
 		return nil, err
 	}
 	return &session{client: c, business: business, close: func() {}}, nil
+}
+
+// withClient runs f with a connected client and the command's context (--timeout),
+// and cleans up after.
+func (o *options) withClient(cmd *cobra.Command, e *env, hook func(chatclient.RetryInfo), f func(ctx context.Context, s *session) error) error {
+	s, err := o.connect(e, hook)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	ctx, cancel := o.context(cmd.Context())
+	defer cancel()
+	return f(ctx, s)
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // token reads the token from --token-file or YM_API_KEY. There is deliberately no

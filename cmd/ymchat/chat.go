@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -26,24 +27,17 @@ func newChatCommand(e *env, o *options) *cobra.Command {
 			if err != nil {
 				return usagef("invalid chat ID %q: must be a whole number", args[0])
 			}
-			s, err := o.connect(e, nil)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			ctx, cancel := o.context(cmd.Context())
-			defer cancel()
-			c, err := s.client.GetChat(ctx, s.business, id)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(toJSON(c))
-			}
-			printChat(e, c)
-			return nil
+			return o.withClient(cmd, e, nil, func(ctx context.Context, s *session) error {
+				c, err := s.client.GetChat(ctx, s.business, id)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(e.stdout, toJSON(c))
+				}
+				printChat(e, c)
+				return nil
+			})
 		},
 	}
 	get.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -65,22 +59,17 @@ If a chat about it exists already, the Market returns that one.`,
 			case cmd.Flags().Changed("return"):
 				about = chatclient.Return(ret)
 			}
-			s, err := o.connect(e, nil)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			ctx, cancel := o.context(cmd.Context())
-			defer cancel()
-			id, err := s.client.CreateChat(ctx, s.business, about)
-			if err != nil {
-				return err
-			}
-			if newJSON {
-				return json.NewEncoder(e.stdout).Encode(map[string]int64{"chatId": id})
-			}
-			fmt.Fprintln(e.stdout, id)
-			return nil
+			return o.withClient(cmd, e, nil, func(ctx context.Context, s *session) error {
+				id, err := s.client.CreateChat(ctx, s.business, about)
+				if err != nil {
+					return err
+				}
+				if newJSON {
+					return json.NewEncoder(e.stdout).Encode(map[string]int64{"chatId": id})
+				}
+				fmt.Fprintln(e.stdout, id)
+				return nil
+			})
 		},
 	}
 	create.Flags().Int64Var(&order, "order", 0, "the order to talk about")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -140,14 +141,13 @@ func listChats(cmd *cobra.Command, e *env, o *options, f *chatsFlags) error {
 	}
 	prog := &progress{w: e.stderr, on: e.isTerminal(e.stderr)}
 	defer prog.clear()
-	s, err := o.connect(e, prog.waitHook)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	ctx, cancel := o.context(cmd.Context())
-	defer cancel()
+	return o.withClient(cmd, e, prog.waitHook, func(ctx context.Context, s *session) error {
+		return listPages(ctx, e, s, f, prog)
+	})
+}
 
+// listPages fetches the pages, streaming --jsonl as they come, and prints the rest.
+func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *progress) error {
 	out := e.stdout
 	var chats []chatclient.Chat
 	enc := json.NewEncoder(out)
@@ -192,8 +192,7 @@ func listChats(cmd *cobra.Command, e *env, o *options, f *chatsFlags) error {
 		for i, c := range chats {
 			doc.Chats[i] = toJSON(c)
 		}
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
+		if err := writeJSON(out, doc); err != nil {
 			return err
 		}
 	case f.jsonl:
