@@ -155,6 +155,7 @@ func (c *Client) CreateChat(ctx context.Context, businessID int64, about api.Cha
 	if err != nil {
 		return 0, err
 	}
+	defer cl.done()
 	var env api.CreateChatEnvelope
 	err = json.Unmarshal(cl.body, &env)
 	if err == nil && (env.Result == nil || env.Result.ChatID < 1) {
@@ -180,6 +181,7 @@ func (c *Client) GetChat(ctx context.Context, businessID, chatID int64) (Chat, e
 	if err != nil {
 		return Chat{}, err
 	}
+	defer cl.done()
 	var env api.GetChatEnvelope
 	err = json.Unmarshal(cl.body, &env)
 	if err == nil && env.Result == nil {
@@ -222,6 +224,7 @@ func (c *Client) listChats(ctx context.Context, businessID int64, body api.GetCh
 	if err != nil {
 		return nil, err
 	}
+	defer cl.done()
 	var env api.GetChatsEnvelope
 	err = json.Unmarshal(cl.body, &env)
 	if err == nil && env.Result == nil {
@@ -322,7 +325,9 @@ func (c *Client) roundTrip(ctx context.Context, op string, business int64, send 
 		return nil, cl, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, cl, newAPIError(op, resp, cl.body)
+		err := newAPIError(op, resp, cl.body)
+		cl.done()
+		return nil, cl, err
 	}
 	return resp, cl, nil
 }

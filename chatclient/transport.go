@@ -1,6 +1,7 @@
 package chatclient
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/ymchat/ymchat/api"
@@ -17,8 +19,16 @@ import (
 type call struct {
 	op       string
 	business int64
-	attempts int    // requests sent
-	body     []byte // body of the answer the doer returned
+	attempts int           // requests sent
+	body     []byte        // body of the answer the doer returned, until done
+	buf      *bytes.Buffer // holds body; back to the pool when done
+}
+
+// done returns the answer's buffer to the pool. Decoding copies what it keeps, so
+// nothing refers to the buffer after.
+func (cl *call) done() {
+	putBody(cl.buf)
+	cl.buf, cl.body = nil, nil
 }
 
 type callKey struct{}
@@ -63,9 +73,13 @@ func (c *Client) send(req *http.Request, cl *call) (*http.Response, error) {
 		r.Header.Set(c.auth.header, c.auth.value)
 		start := c.clock.Now()
 		resp, err := c.http.Do(r)
-		var body []byte
+		var (
+			buf  *bytes.Buffer
+			body []byte
+		)
 		if err == nil {
-			body, err = readBody(resp)
+			buf, err = readBody(resp)
+			body = buf.Bytes()
 		}
 		now := c.clock.Now()
 		var rl *RateLimit
@@ -83,12 +97,14 @@ func (c *Client) send(req *http.Request, cl *call) (*http.Response, error) {
 		if v.final {
 			c.logAttempt(cl, attempt, v.status, now.Sub(start), 0, "", v.err)
 			if v.err != nil {
+				putBody(buf)
 				return nil, v.err
 			}
-			cl.body = body // the caller decodes these bytes; the body itself is spent
+			cl.buf, cl.body = buf, body // the caller decodes these bytes, then calls done
 			resp.Body = http.NoBody
 			return resp, nil
 		}
+		putBody(buf) // the errors made from it copied what they keep
 		c.logAttempt(cl, attempt, v.status, now.Sub(start), v.wait, v.reason, v.last)
 		if dl, ok := ctx.Deadline(); ok && !now.Add(v.wait).Before(dl) {
 			if v.reason == WaitParallelLimit {
@@ -251,23 +267,35 @@ func attemptRequest(req *http.Request, n int) (*http.Request, error) {
 	return r, nil
 }
 
-// readBody reads at most MaxResponseBytes of the answer and closes it. A body of
-// known length is read into one buffer of that size.
-func readBody(resp *http.Response) ([]byte, error) {
+// bodies recycles the buffers answers are read into: a listing reads page after page
+// of about the same size.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooled keeps buffers that grew for an unusually large answer out of the pool.
+const maxPooled = 1 << 20
+
+func putBody(b *bytes.Buffer) {
+	if b != nil && b.Cap() <= maxPooled {
+		bodies.Put(b)
+	}
+}
+
+// readBody reads at most MaxResponseBytes of the answer into a pooled buffer and
+// closes the body.
+func readBody(resp *http.Response) (*bytes.Buffer, error) {
 	defer resp.Body.Close()
-	if n := resp.ContentLength; n >= 0 && n <= MaxResponseBytes {
-		b := make([]byte, n)
-		read, err := io.ReadFull(resp.Body, b)
-		return b[:read], err
+	buf := bodies.Get().(*bytes.Buffer)
+	buf.Reset()
+	if n := resp.ContentLength; n > 0 && n <= MaxResponseBytes {
+		buf.Grow(int(n) + bytes.MinRead)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
-	if err != nil {
-		return b, err
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxResponseBytes+1)); err != nil {
+		return buf, err
 	}
-	if len(b) > MaxResponseBytes {
-		return b[:excerptLen], errTooLarge
+	if buf.Len() > MaxResponseBytes {
+		return buf, errTooLarge
 	}
-	return b, nil
+	return buf, nil
 }
 
 // newAPIError types a non-2xx answer, reading the Market's error envelope when the body
