@@ -19,7 +19,6 @@ import (
 type call struct {
 	op       string
 	business int64
-	attempts int           // requests sent
 	body     []byte        // body of the answer the doer returned, until done
 	buf      *bytes.Buffer // holds body; back to the pool when done
 }
@@ -88,7 +87,6 @@ func (c *Client) send(req *http.Request, cl *call) (*http.Response, error) {
 			rl = &parsed
 		}
 		c.quotas.release(key, rl, now)
-		cl.attempts = attempt
 
 		v := c.judge(ctx, cl, attempt, resp, rl, body, err, now)
 		if v.reason != WaitParallelLimit || v.final {
