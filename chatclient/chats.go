@@ -157,7 +157,7 @@ func (c *Client) CreateChat(ctx context.Context, businessID int64, about api.Cha
 	}
 	defer cl.done()
 	var env api.CreateChatEnvelope
-	err = json.Unmarshal(cl.body, &env)
+	err = json.Unmarshal(cl.body(), &env)
 	if err == nil && (env.Result == nil || env.Result.ChatID < 1) {
 		err = errors.New("the answer holds no chat id")
 	}
@@ -183,7 +183,7 @@ func (c *Client) GetChat(ctx context.Context, businessID, chatID int64) (Chat, e
 	}
 	defer cl.done()
 	var env api.GetChatEnvelope
-	err = json.Unmarshal(cl.body, &env)
+	err = json.Unmarshal(cl.body(), &env)
 	if err == nil && env.Result == nil {
 		err = errors.New("the answer holds no chat")
 	}
@@ -226,7 +226,7 @@ func (c *Client) listChats(ctx context.Context, businessID int64, body api.GetCh
 	}
 	defer cl.done()
 	var env api.GetChatsEnvelope
-	err = json.Unmarshal(cl.body, &env)
+	err = json.Unmarshal(cl.body(), &env)
 	if err == nil && env.Result == nil {
 		err = errors.New("the answer holds no result")
 	}
@@ -325,7 +325,7 @@ func (c *Client) roundTrip(ctx context.Context, op string, business int64, send 
 		return nil, cl, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		err := newAPIError(op, resp, cl.body)
+		err := newAPIError(op, resp, cl.body())
 		cl.done()
 		return nil, cl, err
 	}
@@ -333,5 +333,5 @@ func (c *Client) roundTrip(ctx context.Context, op string, business int64, send 
 }
 
 func (cl *call) responseError(resp *http.Response, err error) error {
-	return &ResponseError{Operation: cl.op, StatusCode: resp.StatusCode, Body: excerpt(cl.body), Err: err}
+	return &ResponseError{Operation: cl.op, StatusCode: resp.StatusCode, Body: excerpt(cl.body()), Err: err}
 }

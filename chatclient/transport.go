@@ -19,15 +19,22 @@ import (
 type call struct {
 	op       string
 	business int64
-	body     []byte        // body of the answer the doer returned, until done
-	buf      *bytes.Buffer // holds body; back to the pool when done
+	buf      *bytes.Buffer // the answer the doer returned; back to the pool when done
+}
+
+// body is the answer's body, until done.
+func (cl *call) body() []byte {
+	if cl.buf == nil {
+		return nil
+	}
+	return cl.buf.Bytes()
 }
 
 // done returns the answer's buffer to the pool. Decoding copies what it keeps, so
 // nothing refers to the buffer after.
 func (cl *call) done() {
 	putBody(cl.buf)
-	cl.buf, cl.body = nil, nil
+	cl.buf = nil
 }
 
 type callKey struct{}
@@ -51,7 +58,7 @@ var errTooLarge = fmt.Errorf("body exceeds %d bytes", MaxResponseBytes)
 
 // send runs the attempts of one call. It returns the answer when it is a success or an
 // answer retrying cannot change (400, 401, 403, 404, ...), with its body read into
-// cl.body; and an error when the call failed for good: a *RateLimitError, a *RetryError,
+// cl.buf; and an error when the call failed for good: a *RateLimitError, a *RetryError,
 // a *ResponseError, or the context's error.
 func (c *Client) send(req *http.Request, cl *call) (*http.Response, error) {
 	ctx := req.Context()
@@ -98,7 +105,7 @@ func (c *Client) send(req *http.Request, cl *call) (*http.Response, error) {
 				putBody(buf)
 				return nil, v.err
 			}
-			cl.buf, cl.body = buf, body // the caller decodes these bytes, then calls done
+			cl.buf = buf // the caller decodes it, then calls done
 			resp.Body = http.NoBody
 			return resp, nil
 		}

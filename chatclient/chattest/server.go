@@ -199,7 +199,7 @@ func NewServer(opts ...Option) *Server {
 }
 
 func newServer(opts ...Option) (*Server, error) {
-	_, router, err := openapispec.NewRouter(true)
+	router, err := openapispec.AnyHostRouter()
 	if err != nil {
 		return nil, err
 	}
@@ -332,11 +332,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	scheme, token := credentials(r.Header)
 	rec.AuthScheme = scheme
 	if token == "" || token != s.Token {
-		if business > 0 {
-			if st, known := s.limits.peek(business, op, s.now()); known {
-				st.set(sw.Header())
-			}
-		}
+		s.reportQuota(sw, business, op)
 		if token == "" {
 			writeError(sw, http.StatusUnauthorized, "UNAUTHORIZED", "no credentials: send an Api-Key header or an OAuth bearer token")
 		} else {
@@ -347,9 +343,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if business > 0 {
 		if !s.limits.enter(business) {
-			if st, known := s.limits.peek(business, op, s.now()); known {
-				st.set(sw.Header())
-			}
+			s.reportQuota(sw, business, op)
 			writeError(sw, 420, "LIMIT_EXCEEDED", fmt.Sprintf("Hit rate limit of %d parallel requests", s.limits.parallel))
 			return
 		}
@@ -362,6 +356,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.serveCounted(sw, r, route, params, op, business)
+}
+
+// reportQuota sets the rate-limit headers of an answer that does not count against the
+// quota (a 401, 403 or parallel-limit 420).
+func (s *Server) reportQuota(w http.ResponseWriter, business int64, op string) {
+	if business < 1 {
+		return
+	}
+	if st, known := s.limits.peek(business, op, s.now()); known {
+		st.set(w.Header())
+	}
 }
 
 // serveCounted counts the request against its quota, validates it and runs it.

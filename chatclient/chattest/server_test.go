@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -44,7 +43,7 @@ func (c conformance) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return resp, nil // a truncated answer is the point of some tests
 	}
-	router, lerr := specRouter()
+	router, lerr := openapispec.AnyHostRouter()
 	require.NoError(c.t, lerr)
 	vr := r.Clone(r.Context())
 	vr.Body = io.NopCloser(bytes.NewReader(reqBody))
@@ -61,11 +60,6 @@ func (c conformance) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return resp, nil
 }
-
-var specRouter = sync.OnceValues(func() (routers.Router, error) {
-	_, r, err := openapispec.NewRouter(true)
-	return r, err
-})
 
 // raw sends one request to the fake and decodes the JSON answer.
 func raw(t *testing.T, srv *chattest.Server, method, path, auth, body string) (int, http.Header, map[string]any) {

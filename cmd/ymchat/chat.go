@@ -55,7 +55,7 @@ If a chat about it exists already, the Market returns that one.`,
 			var about = chatclient.Order(order)
 			switch {
 			case cmd.Flags().Changed("order") == cmd.Flags().Changed("return"):
-				return usageError{errNoContext.Error()}
+				return usagef("give exactly one of --order ID or --return ID")
 			case cmd.Flags().Changed("return"):
 				about = chatclient.Return(ret)
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -234,5 +233,3 @@ func writeTable(w io.Writer, chats []chatclient.Chat, now time.Time) {
 	}
 	_ = tw.Flush()
 }
-
-var errNoContext = errors.New("give exactly one of --order ID or --return ID")
