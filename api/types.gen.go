@@ -124,7 +124,7 @@ type APIError struct {
 	// Message What went wrong, for people.
 	//
 	// Example: chatId must be positive
-	Message *string `json:"message,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // Chat One chat between the seller and a customer.
@@ -150,7 +150,7 @@ type Chat struct {
 	//
 	// Example: 43000001
 	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	OrderID *int64 `json:"orderId,omitempty"`
+	OrderID int64 `json:"orderId,omitempty"`
 
 	// Status Where a chat stands: NEW, just started; WAITING_FOR_CUSTOMER, the customer should
 	// answer; WAITING_FOR_PARTNER, the seller should answer; WAITING_FOR_ARBITER, an
@@ -208,12 +208,12 @@ type ChatCustomer struct {
 	// Name The customer's public name in Yandex ID.
 	//
 	// Example: Ivan P.
-	Name *string `json:"name,omitempty"`
+	Name string `json:"name,omitempty"`
 
 	// PublicID The customer's public Yandex ID identifier (as in market.yandex.ru/user/{publicId}).
 	//
 	// Example: e3f2a9c0d1
-	PublicID *string `json:"publicId,omitempty"`
+	PublicID string `json:"publicId,omitempty"`
 }
 
 // ChatFullContext What a chat is about, with the customer and the store.
@@ -225,22 +225,22 @@ type ChatFullContext struct {
 	//
 	//
 	// Example: 21000001
-	CampaignID *int64 `json:"campaignId,omitempty"`
+	CampaignID int64 `json:"campaignId,omitempty"`
 
 	// Customer The customer taking part in a chat, as Yandex ID shows them publicly.
 	//
 	// Example: {"name":"Ivan P.","publicId":"e3f2a9c0d1"}
-	Customer *ChatCustomer `json:"customer,omitempty"`
+	Customer ChatCustomer `json:"customer,omitempty"`
 
 	// OrderID Id of the order. Given for order and return chats.
 	//
 	// Example: 43000001
-	OrderID *int64 `json:"orderId,omitempty"`
+	OrderID int64 `json:"orderId,omitempty"`
 
 	// ReturnID Id of the return. Given for return chats only.
 	//
 	// Example: 7000001
-	ReturnID *int64 `json:"returnId,omitempty"`
+	ReturnID int64 `json:"returnId,omitempty"`
 
 	// Type What a chat is about: ORDER, a chat about an order; RETURN, a chat about a return
 	// (FBY, FBS and Express stores); DIRECT, a chat the customer started.
@@ -273,7 +273,7 @@ type ChatsPage struct {
 	// Paging Where the next page starts.
 	//
 	// Example: {"nextPageToken":"eyBuZXh0SWQ6IDIzNDIgfQ=="}
-	Paging *Pager `json:"paging,omitempty"`
+	Paging Pager `json:"paging,omitempty"`
 }
 
 // CreateChatEnvelope The answer of createChat.
@@ -283,7 +283,7 @@ type CreateChatEnvelope struct {
 	// Result The chat createChat started or found.
 	//
 	// Example: {"chatId":12345}
-	Result *CreateChatResult `json:"result,omitempty"`
+	Result CreateChatResult `json:"result,omitempty"`
 
 	// Status Outcome of the request: OK when it succeeded, ERROR when processing failed.
 	//
@@ -339,7 +339,7 @@ type GetChatEnvelope struct {
 	// Result One chat between the seller and a customer.
 	//
 	// Example: {"chatId":12345,"context":{"campaignId":21000001,"customer":{"name":"Ivan P.","publicId":"e3f2a9c0d1"},"orderId":43000001,"type":"ORDER"},"createdAt":"2017-11-21T00:00:00+03:00","status":"WAITING_FOR_PARTNER","type":"CHAT","updatedAt":"2017-11-21T10:15:00+03:00"}
-	Result *Chat `json:"result,omitempty"`
+	Result Chat `json:"result,omitempty"`
 
 	// Status Outcome of the request: OK when it succeeded, ERROR when processing failed.
 	//
@@ -355,7 +355,7 @@ type GetChatsEnvelope struct {
 	// Result One page of chats.
 	//
 	// Example: {"chats":[{"chatId":12345,"context":{"campaignId":21000001,"orderId":43000001,"returnId":7000001,"type":"RETURN"},"createdAt":"2017-11-21T00:00:00+03:00","status":"WAITING_FOR_PARTNER","type":"CHAT","updatedAt":"2017-11-22T09:00:00+03:00"}],"paging":{"nextPageToken":"eyBuZXh0SWQ6IDIzNDIgfQ=="}}
-	Result *ChatsPage `json:"result,omitempty"`
+	Result ChatsPage `json:"result,omitempty"`
 
 	// Status Outcome of the request: OK when it succeeded, ERROR when processing failed.
 	//
@@ -403,7 +403,7 @@ type Pager struct {
 	// NextPageToken Pass as `page_token` to get the next page; absent on the last page.
 	//
 	// Example: eyBuZXh0SWQ6IDIzNDIgfQ==
-	NextPageToken *string `json:"nextPageToken,omitempty"`
+	NextPageToken string `json:"nextPageToken,omitempty"`
 }
 
 // ResponseStatus Outcome of the request: OK when it succeeded, ERROR when processing failed.

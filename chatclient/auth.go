@@ -2,6 +2,7 @@ package chatclient
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,19 +14,22 @@ import (
 type Auth struct {
 	header string // "Api-Key" or "Authorization"
 	value  string // the header's value; holds the token
+	token  string // the token alone, to redact it from text that comes back
 }
 
 // APIKey authorizes with an API-Key token made in the seller's account (the current
 // scheme), sent as the Api-Key header. It needs the "communication" or "all-methods"
 // access ("all-methods:read-only" suffices for getChat and getChats).
 func APIKey(token string) Auth {
-	return Auth{header: "Api-Key", value: strings.TrimSpace(token)}
+	t := strings.TrimSpace(token)
+	return Auth{header: "Api-Key", value: t, token: t}
 }
 
 // OAuthToken authorizes with an OAuth token (the older scheme), sent as
 // "Authorization: Bearer <token>".
 func OAuthToken(token string) Auth {
-	return Auth{header: "Authorization", value: "Bearer " + strings.TrimSpace(token)}
+	t := strings.TrimSpace(token)
+	return Auth{header: "Authorization", value: "Bearer " + t, token: t}
 }
 
 // Scheme names the scheme: "Api-Key", "OAuth" or "none".
@@ -51,8 +55,13 @@ func (a Auth) valid() error {
 		return &ValidationError{Field: "auth", Rule: "must be chatclient.APIKey(token) or chatclient.OAuthToken(token)", Value: a}
 	case a.value == "" || a.value == "Bearer ":
 		return &ValidationError{Field: "auth", Rule: "token must not be empty", Value: a}
-	case strings.ContainsAny(a.value, "\r\n"):
+	case strings.ContainsAny(a.token, "\r\n"):
 		return &ValidationError{Field: "auth", Rule: "token must be one line", Value: a}
+	}
+	for i := 0; i < len(a.token); i++ {
+		if b := a.token[i]; b <= ' ' || b >= 0x7f {
+			return &ValidationError{Field: "auth", Rule: fmt.Sprintf("token must be printable ASCII without spaces (byte %d is 0x%02x)", i, b), Value: a}
+		}
 	}
 	return nil
 }
@@ -72,10 +81,15 @@ func keepTokenHome(base *url.URL, a Auth, next func(*http.Request, []*http.Reque
 			req.Header.Del(a.header)
 		}
 		if next != nil {
-			return next(req, via)
+			if err := next(req, via); err != nil && !errors.Is(err, http.ErrUseLastResponse) {
+				return &redirectError{err}
+			} else if err != nil {
+				return err
+			}
+			return nil
 		}
 		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
+			return &redirectError{errors.New("stopped after 10 redirects")}
 		}
 		return nil
 	}

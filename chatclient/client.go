@@ -1,13 +1,14 @@
 package chatclient
 
 import (
+	"context"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"runtime/debug"
+	"sync/atomic"
 	"time"
-
-	"github.com/ymchat/ymchat/api"
 )
 
 // DefaultBaseURL is the Market's Partner API.
@@ -23,24 +24,54 @@ const (
 	DefaultAttemptTimeout = 30 * time.Second
 	// MaxResponseBytes is the most of a response body the client reads.
 	MaxResponseBytes = 4 << 20
+	// DefaultMaxIdleConns is how many idle connections the default HTTP client keeps
+	// to the API host: enough for the in-flight limit of many businesses at once, so
+	// that requests reuse connections instead of opening new TLS connections (Go's
+	// standard transport keeps only 2 per host).
+	DefaultMaxIdleConns = 64
 )
+
+// userAgent names the client and its version, from the build info.
+var userAgent = "ymchat/" + moduleVersion() + " (+https://github.com/ymchat/ymchat)"
+
+// moduleVersion is the version of this module in the running program's build.
+func moduleVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if bi.Main.Path == "github.com/ymchat/ymchat" {
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			return v
+		}
+		return "devel"
+	}
+	for _, d := range bi.Deps {
+		if d.Path == "github.com/ymchat/ymchat" {
+			return d.Version
+		}
+	}
+	return "devel"
+}
 
 // Client calls the chat methods of the Market's Partner API. It is safe for concurrent
 // use, and its limits (requests in flight, quota pacing) are shared by every goroutine
 // using it: make one Client per token and share it.
 type Client struct {
-	api      *api.Client
-	base     *url.URL
-	http     *http.Client
-	auth     Auth
-	policy   RetryPolicy
-	maxWait  time.Duration
-	inflight inflight
-	quotas   quotas
-	logger   *slog.Logger
-	hook     func(RetryInfo)
-	clock    Clock
-	jitter   func(n int64) int64 // uniform in [0, n)
+	server  string // the base URL, as the generated request builders take it
+	base    *url.URL
+	http    *http.Client
+	auth    Auth
+	policy  RetryPolicy
+	maxWait time.Duration
+	maxBody int
+	leases  Leases
+	quotas  Quotas
+	skew    atomic.Int64 // the Market's clock minus ours, from the latest Date header
+	logger  *slog.Logger
+	hook    func(RetryInfo)
+	clock   Clock
+	jitter  func(n int64) int64 // uniform in [0, n)
 }
 
 // Option configures a [Client].
@@ -52,6 +83,8 @@ type settings struct {
 	policy      RetryPolicy
 	maxWait     time.Duration
 	maxInFlight int
+	leases      Leases
+	quotas      Quotas
 	logger      *slog.Logger
 	hook        func(RetryInfo)
 	clock       Clock
@@ -78,9 +111,10 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithRetryPolicy replaces [DefaultRetryPolicy].
+// WithRetryPolicy replaces [DefaultRetryPolicy]; fields left zero keep their defaults.
 func WithRetryPolicy(p RetryPolicy) Option {
 	return func(s *settings) error {
+		p = p.withDefaults()
 		if err := p.validate(); err != nil {
 			return err
 		}
@@ -112,6 +146,30 @@ func WithMaxInFlight(n int) Option {
 			return &ValidationError{Field: "max in flight", Rule: "must not be negative", Value: n}
 		}
 		s.maxInFlight = n
+		return nil
+	}
+}
+
+// WithLeases shares the in-flight limit through l, e.g. with other processes on the
+// same token (package redislimit). It replaces [WithMaxInFlight].
+func WithLeases(l Leases) Option {
+	return func(s *settings) error {
+		if l == nil {
+			return &ValidationError{Field: "leases", Rule: "must not be nil", Value: l}
+		}
+		s.leases = l
+		return nil
+	}
+}
+
+// WithQuotas keeps the quota windows in q, e.g. shared with other processes on the
+// same token (package redislimit). Default: [NewLocalQuotas].
+func WithQuotas(q Quotas) Option {
+	return func(s *settings) error {
+		if q == nil {
+			return &ValidationError{Field: "quotas", Rule: "must not be nil", Value: q}
+		}
+		s.quotas = q
 		return nil
 	}
 }
@@ -161,7 +219,7 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc := &http.Client{Timeout: DefaultAttemptTimeout}
+	hc := &http.Client{Timeout: DefaultAttemptTimeout, Transport: defaultTransport()}
 	if s.httpClient != nil {
 		copied := *s.httpClient
 		hc = &copied
@@ -172,26 +230,68 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{
-		base:     base,
-		http:     hc,
-		auth:     auth,
-		policy:   s.policy,
-		maxWait:  s.maxWait,
-		inflight: inflight{max: s.maxInFlight},
-		logger:   logger,
-		hook:     s.hook,
-		clock:    s.clock,
-		jitter:   rand.Int64N,
+	if s.leases == nil {
+		s.leases = NewLocalLeases(s.maxInFlight)
 	}
-	c.api, err = api.NewClient(base.String(), api.WithHTTPClient(doer{c}))
-	if err != nil {
-		return nil, err
+	if s.quotas == nil {
+		s.quotas = NewLocalQuotas()
 	}
-	return c, nil
+	server := base.String()
+	if server[len(server)-1] != '/' {
+		server += "/" // the builders resolve paths against it: keep a path prefix
+	}
+	return &Client{
+		server:  server,
+		base:    base,
+		http:    hc,
+		auth:    auth,
+		policy:  s.policy,
+		maxWait: s.maxWait,
+		maxBody: MaxResponseBytes,
+		leases:  s.leases,
+		quotas:  s.quotas,
+		logger:  logger,
+		hook:    s.hook,
+		clock:   s.clock,
+		jitter:  rand.Int64N,
+	}, nil
+}
+
+// defaultTransport is Go's default transport with an idle pool sized for the limits
+// the client enforces.
+func defaultTransport() http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
+	}
+	t = t.Clone()
+	t.MaxIdleConns = DefaultMaxIdleConns
+	t.MaxIdleConnsPerHost = DefaultMaxIdleConns
+	return t
 }
 
 // String describes the client without its token.
 func (c *Client) String() string {
 	return "chatclient.Client{" + c.base.String() + ", " + c.auth.String() + "}"
 }
+
+// GoString is String, so that %#v does not print the token either.
+func (c *Client) GoString() string { return c.String() }
+
+// Quota returns the last known state of the hourly quota of op for businessID: its
+// limit, what remains and when it resets (Until on the Market's clock, ResetAt on the
+// local one). ok is false when nothing is known, or the window it was known for is
+// over. With shared quotas ([WithQuotas]) it is what the whole fleet knows.
+func (c *Client) Quota(ctx context.Context, businessID int64, op Operation) (rl RateLimit, ok bool) {
+	now := c.clock.Now()
+	rl, ok = c.quotas.Snapshot(ctx, QuotaKey{BusinessID: businessID, Operation: op}, c.marketNow(now))
+	if ok && !rl.Until.IsZero() {
+		rl.ResetAt = now.Add(rl.Until.Sub(c.marketNow(now)))
+	}
+	return rl, ok
+}
+
+// MarketTime is the Market's time now, as the Date header of the latest answer tells
+// (to the second, never ahead of the Market's clock); before any answer, the local
+// time. Quota windows are kept on this clock.
+func (c *Client) MarketTime() time.Time { return c.marketNow(c.clock.Now()) }

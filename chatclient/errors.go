@@ -44,7 +44,7 @@ type ValidationError struct {
 
 // Error implements error.
 func (e *ValidationError) Error() string {
-	return fmt.Sprintf("ymchat: invalid %s: %s (got %v)", e.Field, e.Rule, e.Value)
+	return fmt.Sprintf("chatclient: invalid %s: %s (got %v)", e.Field, e.Rule, e.Value)
 }
 
 // Is reports whether target is [ErrInvalidInput].
@@ -74,8 +74,12 @@ type RateLimit struct {
 	Limit int64
 	// Remaining is how many requests are left in the window.
 	Remaining int64
-	// Until is when the window ends and the quota resets.
+	// Until is when the window ends and the quota resets, on the Market's clock, as the
+	// Market reported it.
 	Until time.Time
+	// ResetAt is Until on the local clock: Until minus the answer's Date, from the
+	// moment the answer arrived. Zero when Until is unknown.
+	ResetAt time.Time
 }
 
 // String formats the quota for people, e.g. "quota 1000, 0 left until 2026-11-22T05:00:00Z".
@@ -100,8 +104,8 @@ func (r RateLimit) String() string {
 // APIError is a non-2xx answer of the Market. It matches the sentinel of its status with
 // errors.Is (ErrNotFound for 404 and so on).
 type APIError struct {
-	// Operation is the API operation: "createChat", "getChat" or "getChats".
-	Operation string
+	// Operation is the API operation, e.g. [OpGetChat].
+	Operation Operation
 	// StatusCode is the HTTP status of the answer.
 	StatusCode int
 	// Errors lists every error the Market reported, in order.
@@ -116,7 +120,7 @@ type APIError struct {
 // Error implements error, naming the operation, the status and every reported error.
 func (e *APIError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "ymchat: %s: HTTP %d", e.Operation, e.StatusCode)
+	fmt.Fprintf(&b, "chatclient: %s: HTTP %d", e.Operation, e.StatusCode)
 	if t := http.StatusText(e.StatusCode); t != "" {
 		b.WriteString(" " + t)
 	} else if e.StatusCode == 420 {
@@ -165,20 +169,26 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// RateLimitError reports that an hourly quota is spent and resets later than the client
-// may wait (see [WithMaxWait] and the context deadline). It matches [ErrRateLimited].
+// RateLimitError reports that a quota is spent (or the Market asked to wait) for longer
+// than the client may wait (see [WithMaxWait] and the context deadline). It matches
+// [ErrRateLimited].
 type RateLimitError struct {
 	// Operation is the API operation whose quota is spent.
-	Operation string
+	Operation Operation
 	// BusinessID is the business the quota belongs to.
 	BusinessID int64
 	// Limit is the quota (-1 when unknown).
 	Limit int64
-	// Remaining is what is left of it, normally 0.
+	// Remaining is what is left of it, normally 0 (-1 when unknown).
 	Remaining int64
-	// Until is when the quota resets: retry after it.
+	// Until is when the quota resets, on the Market's clock; zero when the Market gave
+	// only a Retry-After.
 	Until time.Time
-	// Err is the Market's 420 answer, or nil when the client knew the quota was spent
+	// RetryAfter is how long to wait, from when the error was returned, before calling
+	// again: measured on the Market's clock, so a local clock that is off does not
+	// matter.
+	RetryAfter time.Duration
+	// Err is the Market's answer, or nil when the client knew the quota was spent
 	// and sent no request.
 	Err *APIError
 }
@@ -186,11 +196,15 @@ type RateLimitError struct {
 // Error implements error, saying when the quota resets.
 func (e *RateLimitError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "ymchat: %s: rate limited: quota", e.Operation)
-	if e.Limit >= 0 {
-		fmt.Fprintf(&b, " of %d requests", e.Limit)
+	fmt.Fprintf(&b, "chatclient: %s: rate limited", e.Operation)
+	if !e.Until.IsZero() {
+		b.WriteString(": quota")
+		if e.Limit >= 0 {
+			fmt.Fprintf(&b, " of %d requests", e.Limit)
+		}
+		fmt.Fprintf(&b, " spent until %s", e.Until.UTC().Format(time.RFC3339))
 	}
-	fmt.Fprintf(&b, " spent until %s", e.Until.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "; retry in %s", e.RetryAfter.Round(time.Second))
 	if e.Err == nil {
 		b.WriteString(" (no request sent)")
 	}
@@ -214,7 +228,7 @@ func (e *RateLimitError) Unwrap() error {
 // deadline stopped the retries, context.DeadlineExceeded.
 type RetryError struct {
 	// Operation is the API operation.
-	Operation string
+	Operation Operation
 	// Attempts is how many requests were sent.
 	Attempts int
 	// Err is the last failure.
@@ -229,7 +243,7 @@ func (e *RetryError) Error() string {
 	if e.Cause != nil {
 		why = " (the next wait would pass the context deadline)"
 	}
-	return fmt.Sprintf("ymchat: %s: gave up after %d attempts%s: %v", e.Operation, e.Attempts, why, e.Err)
+	return fmt.Sprintf("chatclient: %s: gave up after %s%s: %s", e.Operation, plural(e.Attempts, "attempt"), why, strings.TrimPrefix(e.Err.Error(), "chatclient: "+string(e.Operation)+": "))
 }
 
 // Unwrap returns the last failure and, if set, the cause.
@@ -244,7 +258,7 @@ func (e *RetryError) Unwrap() []error {
 // documented JSON, or a body larger than the client reads.
 type ResponseError struct {
 	// Operation is the API operation.
-	Operation string
+	Operation Operation
 	// StatusCode is the HTTP status of the answer.
 	StatusCode int
 	// Body is a short excerpt of the body.
@@ -255,7 +269,7 @@ type ResponseError struct {
 
 // Error implements error.
 func (e *ResponseError) Error() string {
-	return fmt.Sprintf("ymchat: %s: HTTP %d: unusable response: %v; body starts %q", e.Operation, e.StatusCode, e.Err, e.Body)
+	return fmt.Sprintf("chatclient: %s: HTTP %d: unusable response: %v; body starts %q", e.Operation, e.StatusCode, e.Err, e.Body)
 }
 
 // Unwrap returns what was wrong.
@@ -284,4 +298,70 @@ func excerpt(body []byte) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// NetworkError reports a request that got no usable answer: the connection failed, or
+// the answer was cut off. It wraps the transport's error (a *url.Error, a *net.OpError,
+// a TLS verification error ...), so errors.As reaches the cause.
+type NetworkError struct {
+	// Operation is the API operation.
+	Operation Operation
+	// Err is the transport's error.
+	Err error
+}
+
+// Error implements error.
+func (e *NetworkError) Error() string {
+	return fmt.Sprintf("chatclient: %s: %v", e.Operation, e.Err)
+}
+
+// Unwrap returns the transport's error.
+func (e *NetworkError) Unwrap() error { return e.Err }
+
+// ambiguousError is what the request path returns for a call sent once (a message, a
+// file) whose attempt failed after the request may have reached the Market. The
+// conversation methods settle it by reading the chat's history.
+type ambiguousError struct {
+	attempts int
+	err      error
+}
+
+func (e *ambiguousError) Error() string { return e.err.Error() }
+func (e *ambiguousError) Unwrap() error { return e.err }
+
+// rateLimitError is the error for a quota 420 or a 429 whose wait does not fit the
+// caller's budget.
+func (c *Client) rateLimitError(cl call, at attempt, wait time.Duration, last error) *RateLimitError {
+	rl := c.rateLimit(at.header, c.clock.Now())
+	e := &RateLimitError{Operation: cl.op, BusinessID: cl.business, Limit: rl.Limit, Remaining: rl.Remaining, RetryAfter: wait}
+	if rl.Remaining == 0 {
+		e.Until = rl.Until
+	}
+	errors.As(last, &e.Err)
+	return e
+}
+
+// redact takes the token out of text that came from elsewhere (a body the server sent,
+// which may echo the request's headers).
+func (c *Client) redact(s string) string {
+	if c.auth.token == "" || !strings.Contains(s, c.auth.token) {
+		return s
+	}
+	return strings.ReplaceAll(s, c.auth.token, "[redacted]")
+}
+
+// excerpt is a bounded, readable start of a body that came from elsewhere, with the
+// token taken out.
+func (c *Client) excerpt(body []byte) string {
+	if n := excerptLen + len(c.auth.token); len(body) > n {
+		body = body[:n] // long enough that a token across the cut is still found
+	}
+	return excerpt([]byte(c.redact(string(body))))
 }

@@ -5,9 +5,265 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
+
+// Leases hands out the in-flight slots of each business: the Market serves at most 4
+// requests of a business at once. The client takes a lease before every request and
+// gives it back when the answer is in. [NewLocalLeases] is the in-process default;
+// package redislimit shares leases between processes.
+type Leases interface {
+	// Acquire waits until a slot of businessID is free and takes it, or returns ctx's
+	// error. release gives the slot back; the client calls it exactly once.
+	Acquire(ctx context.Context, businessID int64) (release func(), err error)
+}
+
+// QuotaKey names the hourly quota of one operation of one business.
+type QuotaKey struct {
+	// BusinessID is the business the quota belongs to.
+	BusinessID int64
+	// Operation is the operation it counts.
+	Operation Operation
+}
+
+// Quotas keeps what the Market reported of each quota's window, so that the client
+// paces a spent quota instead of sending requests the Market would refuse.
+// [NewLocalQuotas] is the in-process default; package redislimit shares the windows
+// between processes. All times are on the Market's clock (see [Client.MarketTime]).
+type Quotas interface {
+	// Reserve claims one request of key's quota at now. When the quota has room (or
+	// nothing is known of it) it returns OK; the client then sends the request and calls
+	// Release once its answer is in.
+	Reserve(ctx context.Context, key QuotaKey, now time.Time) (Reservation, error)
+	// Release gives back a reservation and records what the answer reported of the
+	// quota; report is nil when there was no answer.
+	Release(ctx context.Context, key QuotaKey, report *RateLimit, now time.Time)
+	// Snapshot returns what is known of key's current window, if anything.
+	Snapshot(ctx context.Context, key QuotaKey, now time.Time) (RateLimit, bool)
+}
+
+// Reservation is the answer of [Quotas.Reserve].
+type Reservation struct {
+	// OK is true when the request may be sent.
+	OK bool
+	// Limit is the quota, -1 when unknown.
+	Limit int64
+	// Until, when not OK, is when the spent quota resets. Zero when the quota has room
+	// that requests in flight hold: the client waits for Released, then asks again.
+	Until time.Time
+	// Released, when not OK and Until is zero, is closed when a reservation is given
+	// back. Nil means ask again after a short pause.
+	Released <-chan struct{}
+}
+
+// NewLocalLeases returns leases of max slots per business, kept in this process. The
+// state of a business is freed as soon as none of its slots is taken. max 0 means no
+// bound.
+func NewLocalLeases(max int) Leases {
+	if max <= 0 {
+		return unbounded{}
+	}
+	return &localLeases{max: max, m: make(map[int64]*slots)}
+}
+
+type unbounded struct{}
+
+func (unbounded) Acquire(ctx context.Context, _ int64) (func(), error) {
+	return func() {}, ctx.Err()
+}
+
+type localLeases struct {
+	max int
+	mu  sync.Mutex
+	m   map[int64]*slots
+}
+
+// slots is one business's taken slots and the requests waiting for one, first come
+// first served.
+type slots struct {
+	taken   int
+	waiters []chan struct{} // closed when handed a slot
+}
+
+func (l *localLeases) Acquire(ctx context.Context, business int64) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	release := func() { l.release(business) }
+	l.mu.Lock()
+	s := l.m[business]
+	if s == nil {
+		s = &slots{}
+		l.m[business] = s
+	}
+	if s.taken < l.max {
+		s.taken++
+		l.mu.Unlock()
+		return release, nil
+	}
+	ch := make(chan struct{})
+	s.waiters = append(s.waiters, ch)
+	l.mu.Unlock()
+	select {
+	case <-ch:
+		return release, nil
+	case <-ctx.Done():
+		l.mu.Lock()
+		for i, w := range s.waiters {
+			if w == ch {
+				s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
+				l.mu.Unlock()
+				return nil, ctx.Err()
+			}
+		}
+		l.mu.Unlock()
+		// Handed a slot as the context ended: pass it on.
+		l.release(business)
+		return nil, ctx.Err()
+	}
+}
+
+func (l *localLeases) release(business int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.m[business]
+	if s == nil {
+		return
+	}
+	if len(s.waiters) > 0 {
+		close(s.waiters[0])
+		s.waiters[0] = nil
+		s.waiters = s.waiters[1:]
+		return
+	}
+	s.taken--
+	if s.taken <= 0 {
+		delete(l.m, business)
+	}
+}
+
+// held counts the businesses whose state is kept (for tests).
+func (l *localLeases) held() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.m)
+}
+
+// NewLocalQuotas returns quota windows kept in this process. A window is kept while it
+// lasts (what the Market reported is true until its reset) and while requests counted
+// in it are in flight, and freed after.
+func NewLocalQuotas() Quotas { return &localQuotas{m: make(map[QuotaKey]*window)} }
+
+type localQuotas struct {
+	mu    sync.Mutex
+	m     map[QuotaKey]*window
+	calls int // since the last sweep
+}
+
+// window is what is known of one quota's current window.
+type window struct {
+	limit     int64
+	remaining int64         // as last reported for the window ending at until; -1 unknown
+	until     time.Time     // zero: nothing known
+	reserved  int64         // requests sent whose answers are not in yet
+	released  chan struct{} // closed when a reservation is given back; nil if nobody waits
+}
+
+func (w *window) rateLimit() RateLimit {
+	return RateLimit{Limit: w.limit, Remaining: w.remaining, Until: w.until}
+}
+
+func (q *localQuotas) Reserve(_ context.Context, k QuotaKey, now time.Time) (Reservation, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sweep(now)
+	w := q.m[k]
+	if w == nil {
+		w = &window{limit: -1, remaining: -1}
+		q.m[k] = w
+	}
+	if !w.until.IsZero() && !now.Before(w.until) {
+		// The window is over: nothing is known of the next one until an answer says.
+		// Requests still in flight stay counted: the Market may count them in the new
+		// window.
+		w.remaining, w.until = -1, time.Time{}
+	}
+	if w.remaining >= 0 && w.remaining-w.reserved <= 0 {
+		if w.remaining > 0 {
+			if w.released == nil {
+				w.released = make(chan struct{})
+			}
+			return Reservation{Limit: w.limit, Released: w.released}, nil
+		}
+		return Reservation{Limit: w.limit, Until: w.until}, nil
+	}
+	w.reserved++
+	return Reservation{OK: true, Limit: w.limit}, nil
+}
+
+func (q *localQuotas) Release(_ context.Context, k QuotaKey, rl *RateLimit, now time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	w := q.m[k]
+	if w == nil {
+		return
+	}
+	if w.reserved > 0 {
+		w.reserved--
+	}
+	if w.released != nil {
+		close(w.released)
+		w.released = nil
+	}
+	if rl != nil && rl.Remaining >= 0 && rl.Until.After(now) {
+		switch {
+		case rl.Until.After(w.until):
+			// A newer window.
+			w.until, w.remaining = rl.Until, rl.Remaining
+		case rl.Until.Equal(w.until) && (w.remaining < 0 || rl.Remaining < w.remaining):
+			// Answers arrive out of order: the lowest count is the latest.
+			w.remaining = rl.Remaining
+		}
+		if rl.Limit >= 0 {
+			w.limit = rl.Limit
+		}
+	}
+	if w.reserved == 0 && !w.until.After(now) {
+		delete(q.m, k)
+	}
+}
+
+func (q *localQuotas) Snapshot(_ context.Context, k QuotaKey, now time.Time) (RateLimit, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	w := q.m[k]
+	if w == nil || !w.until.After(now) {
+		return RateLimit{Limit: -1, Remaining: -1}, false
+	}
+	return w.rateLimit(), true
+}
+
+// sweep frees the windows that are over and hold no request, once every len(m) calls:
+// amortized constant time per call.
+func (q *localQuotas) sweep(now time.Time) {
+	q.calls++
+	if q.calls < len(q.m) {
+		return
+	}
+	q.calls = 0
+	for k, w := range q.m {
+		if w.reserved == 0 && w.released == nil && !w.until.After(now) {
+			delete(q.m, k)
+		}
+	}
+}
+
+// held counts the quota windows kept (for tests).
+func (q *localQuotas) held() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.m)
+}
 
 // Header names of the Market's quota report, in Go's canonical form so that reading
 // them is a plain map lookup.
@@ -34,153 +290,28 @@ func parseRateLimit(h http.Header) RateLimit {
 	if v, err := strconv.ParseInt(header(h, headerRemaining), 10, 64); err == nil && v >= 0 {
 		rl.Remaining = v
 	}
-	rl.Until = parseUntil(header(h, headerUntil))
+	if v := header(h, headerUntil); v != "" {
+		if t, err := parseHTTPDate(v); err == nil {
+			rl.Until = t
+		}
+	}
 	return rl
 }
 
-// untilLayouts are the date forms the Until header is read in: RFC 1123 (the RFC 822
-// form with a four-digit year the Market sends), RFC 822 itself, and the numeric-zone
-// variants.
-var untilLayouts = []string{time.RFC1123, time.RFC1123Z, time.RFC822, time.RFC822Z, time.RFC850}
-
-// lastUntil remembers the last Until parsed: every answer of a quota window carries the
-// same one.
-var lastUntil atomic.Pointer[parsedUntil]
-
-type parsedUntil struct {
-	raw string
-	t   time.Time
+// rateLimit reads an answer's quota headers and notes the Market's clock from its Date.
+func (c *Client) rateLimit(h http.Header, now time.Time) RateLimit {
+	rl := parseRateLimit(h)
+	if date, err := http.ParseTime(header(h, "Date")); err == nil {
+		c.skew.Store(int64(date.Sub(now)))
+	}
+	if !rl.Until.IsZero() {
+		rl.ResetAt = now.Add(marketWait(rl.Until, h, now))
+	}
+	return rl
 }
 
-func parseUntil(v string) time.Time {
-	if v == "" {
-		return time.Time{}
-	}
-	if p := lastUntil.Load(); p != nil && p.raw == v {
-		return p.t
-	}
-	for _, layout := range untilLayouts {
-		if t, err := time.Parse(layout, v); err == nil {
-			lastUntil.Store(&parsedUntil{raw: v, t: t.UTC()})
-			return t.UTC()
-		}
-	}
-	return time.Time{}
-}
-
-// inflight bounds the requests in flight per business.
-type inflight struct {
-	max int // 0: no bound
-	mu  sync.Mutex
-	sem map[int64]chan struct{}
-}
-
-// acquire waits for a slot of business, or for ctx to end. The returned func frees it.
-func (l *inflight) acquire(ctx context.Context, business int64) (func(), error) {
-	if l.max <= 0 {
-		return func() {}, nil
-	}
-	l.mu.Lock()
-	sem, ok := l.sem[business]
-	if !ok {
-		if l.sem == nil {
-			l.sem = make(map[int64]chan struct{})
-		}
-		sem = make(chan struct{}, l.max)
-		l.sem[business] = sem
-	}
-	l.mu.Unlock()
-	select {
-	case sem <- struct{}{}:
-		return func() { <-sem }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// quotaKey names one quota: an operation of a business.
-type quotaKey struct {
-	business int64
-	op       string
-}
-
-// quotaState is what the client knows of one quota's current window.
-type quotaState struct {
-	limit     int64
-	remaining int64         // as last reported for the window ending at until; -1 unknown
-	until     time.Time     // zero: nothing known
-	reserved  int64         // requests sent whose answers are not in yet
-	released  chan struct{} // closed when a reservation is given back; nil if nobody waits
-}
-
-// quotas paces each operation by what the Market reported of its quota, so that a
-// well-behaved caller does not send requests the Market would answer with 420.
-type quotas struct {
-	mu sync.Mutex
-	m  map[quotaKey]*quotaState
-}
-
-// reserve claims one request of the quota at now. When it cannot, it claims nothing
-// and says what to wait for: with released non-nil, the quota has room that requests
-// in flight hold, so wait until one of them is answered; otherwise the quota is spent
-// until st.until.
-func (q *quotas) reserve(k quotaKey, now time.Time) (ok bool, st quotaState, released <-chan struct{}) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	s := q.m[k]
-	if s == nil {
-		if q.m == nil {
-			q.m = make(map[quotaKey]*quotaState)
-		}
-		s = &quotaState{limit: -1, remaining: -1}
-		q.m[k] = s
-	}
-	if !s.until.IsZero() && !now.Before(s.until) {
-		// The window is over: nothing is known of the next one until an answer says.
-		// Requests still in flight stay counted: the Market may count them in the new
-		// window.
-		s.remaining, s.until = -1, time.Time{}
-	}
-	if s.remaining >= 0 && s.remaining-s.reserved <= 0 {
-		if s.remaining > 0 {
-			if s.released == nil {
-				s.released = make(chan struct{})
-			}
-			return false, *s, s.released
-		}
-		return false, *s, nil
-	}
-	s.reserved++
-	return true, *s, nil
-}
-
-// release gives back a reservation and records what the answer (if any) reported.
-func (q *quotas) release(k quotaKey, rl *RateLimit, now time.Time) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	s := q.m[k]
-	if s == nil {
-		return
-	}
-	if s.reserved > 0 {
-		s.reserved--
-	}
-	if s.released != nil {
-		close(s.released)
-		s.released = nil
-	}
-	if rl == nil || rl.Remaining < 0 || rl.Until.IsZero() || !rl.Until.After(now) {
-		return
-	}
-	switch {
-	case rl.Until.After(s.until):
-		// A newer window.
-		s.until, s.remaining = rl.Until, rl.Remaining
-	case rl.Until.Equal(s.until) && (s.remaining < 0 || rl.Remaining < s.remaining):
-		// Answers arrive out of order: the lowest count is the latest.
-		s.remaining = rl.Remaining
-	}
-	if rl.Limit >= 0 {
-		s.limit = rl.Limit
-	}
+// marketNow is the Market's time at the local time now, as far as the Date of the
+// latest answer tells (to the second, and never ahead of the Market's clock).
+func (c *Client) marketNow(now time.Time) time.Time {
+	return now.Add(time.Duration(c.skew.Load()))
 }

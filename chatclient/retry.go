@@ -43,8 +43,9 @@ func (b Backoff) validate(field string) error {
 	return nil
 }
 
-// RetryPolicy says how often and how patiently the client retries a call. The zero
-// value is not usable; start from [DefaultRetryPolicy].
+// RetryPolicy says how often and how patiently the client retries a call. A field left
+// zero takes its value from [DefaultRetryPolicy], so RetryPolicy{MaxAttempts: 3} keeps
+// the default backoffs.
 type RetryPolicy struct {
 	// MaxAttempts bounds the requests one call sends, the first included. 1 means no
 	// retries.
@@ -67,6 +68,21 @@ func DefaultRetryPolicy() RetryPolicy {
 		Backoff:         Backoff{Initial: 250 * time.Millisecond, Max: 10 * time.Second, Multiplier: 2},
 		ParallelBackoff: Backoff{Initial: 100 * time.Millisecond, Max: 2 * time.Second, Multiplier: 2},
 	}
+}
+
+// withDefaults fills the fields left zero from the default policy.
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	d := DefaultRetryPolicy()
+	if p.MaxAttempts == 0 {
+		p.MaxAttempts = d.MaxAttempts
+	}
+	if p.Backoff == (Backoff{}) {
+		p.Backoff = d.Backoff
+	}
+	if p.ParallelBackoff == (Backoff{}) {
+		p.ParallelBackoff = d.ParallelBackoff
+	}
+	return p
 }
 
 func (p RetryPolicy) validate() error {
@@ -117,7 +133,8 @@ const (
 	WaitNetworkError WaitReason = "network error"
 	// WaitServerError: the Market answered 500, 502, 503 or 504.
 	WaitServerError WaitReason = "server error"
-	// WaitParallelLimit: the Market answered 420 for too many parallel requests.
+	// WaitParallelLimit: the Market answered 420 for too many parallel requests (or a
+	// 420 or 429 that says nothing of when it clears).
 	WaitParallelLimit WaitReason = "parallel-request limit"
 	// WaitQuotaReset: the Market answered 420 for a spent quota; the client waits for
 	// the reset the answer announced.
@@ -125,13 +142,15 @@ const (
 	// WaitQuotaPacing: an earlier answer showed the quota spent, so the client waits for
 	// its reset before sending at all.
 	WaitQuotaPacing WaitReason = "quota pacing"
+	// WaitRetryAfter: the Market answered 429 with a Retry-After header.
+	WaitRetryAfter WaitReason = "retry-after"
 )
 
 // RetryInfo describes a wait before a retry (or before a paced request), as given to the
 // hook of [WithRetryHook].
 type RetryInfo struct {
 	// Operation is the API operation.
-	Operation string
+	Operation Operation
 	// BusinessID is the business the call is for.
 	BusinessID int64
 	// Attempt is the number of the request about to be sent after the wait (2 for the

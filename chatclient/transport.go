@@ -9,214 +9,254 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
 	"time"
 
 	"github.com/ymchat/ymchat/api"
 )
 
-// call is the state of one API call, carried to the doer in the request's context.
+// Operation names an API operation, as the Market's documents and the errors call it.
+type Operation string
+
+// The operations of the chat API.
+const (
+	OpCreateChat        Operation = "createChat"
+	OpGetChat           Operation = "getChat"
+	OpGetChats          Operation = "getChats"
+	OpGetChatHistory    Operation = "getChatHistory"
+	OpGetChatMessage    Operation = "getChatMessage"
+	OpSendMessageToChat Operation = "sendMessageToChat"
+	OpSendFileToChat    Operation = "sendFileToChat"
+)
+
+// call is one API call: what the client's single request path needs to know.
 type call struct {
-	op       string
+	op       Operation
 	business int64
-	buf      *bytes.Buffer // the answer the doer returned; back to the pool when done
+	req      *http.Request // built by a generated request builder; replayed through GetBody
+	// once marks a call the Market does not deduplicate (sending a message or a file):
+	// it is retried only when the Market certainly did not act on the attempt before.
+	once bool
 }
 
-// body is the answer's body, until done.
-func (cl *call) body() []byte {
-	if cl.buf == nil {
-		return nil
+// answer is a 2xx answer whose body has been read into a pooled buffer.
+type answer struct {
+	status int
+	header http.Header
+	buf    *bytes.Buffer
+}
+
+// decode unmarshals the answer's body into v and gives the buffer back. Decoding copies
+// what it keeps, so nothing refers to the buffer afterwards.
+func (c *Client) decode(op Operation, a *answer, v any) error {
+	defer putBody(a.buf)
+	if err := json.Unmarshal(a.buf.Bytes(), v); err != nil {
+		return c.responseError(op, a, err)
 	}
-	return cl.buf.Bytes()
+	return nil
 }
 
-// done returns the answer's buffer to the pool. Decoding copies what it keeps, so
-// nothing refers to the buffer after.
-func (cl *call) done() {
-	putBody(cl.buf)
-	cl.buf = nil
+func (c *Client) responseError(op Operation, a *answer, err error) error {
+	return &ResponseError{Operation: op, StatusCode: a.status, Body: c.excerpt(a.buf.Bytes()), Err: err}
 }
 
-type callKey struct{}
-
-// doer is the HTTP doer the generated client sends through: every request the api
-// package builds comes here, and here alone are the limits, retries and waits.
-type doer struct{ c *Client }
-
-// Do implements api.HttpRequestDoer.
-func (d doer) Do(req *http.Request) (*http.Response, error) {
-	cl, _ := req.Context().Value(callKey{}).(*call)
-	if cl == nil {
-		return nil, errNoCall
-	}
-	return d.c.send(req, cl)
+// attempt is what one request produced.
+type attempt struct {
+	outcome
+	buf   *bytes.Buffer // the body, for a status (nil after a transport error)
+	wrote bool          // the request's headers left this process
+	took  time.Duration
 }
 
-var errNoCall = errors.New("chatclient: request did not come through the client")
-
-var errTooLarge = fmt.Errorf("body exceeds %d bytes", MaxResponseBytes)
-
-// send runs the attempts of one call. It returns the answer when it is a success or an
-// answer retrying cannot change (400, 401, 403, 404, ...), with its body read into
-// cl.buf; and an error when the call failed for good: a *RateLimitError, a *RetryError,
-// a *ResponseError, or the context's error.
-func (c *Client) send(req *http.Request, cl *call) (*http.Response, error) {
-	ctx := req.Context()
-	key := quotaKey{business: cl.business, op: cl.op}
-	for attempt := 1; ; attempt++ {
-		release, err := c.admit(ctx, cl, key, attempt)
-		if err != nil {
-			return nil, err
-		}
-		r, err := attemptRequest(req, attempt)
-		if err != nil {
-			release()
-			c.quotas.release(key, nil, c.clock.Now())
-			return nil, err
-		}
-		// The token goes on our own request; CheckRedirect (see New) takes it off any
-		// redirect to another origin.
-		r.Header.Set(c.auth.header, c.auth.value)
-		start := c.clock.Now()
-		resp, err := c.http.Do(r)
-		var (
-			buf  *bytes.Buffer
-			body []byte
-		)
-		if err == nil {
-			buf, err = readBody(resp)
-			body = buf.Bytes()
-		}
-		now := c.clock.Now()
-		var rl *RateLimit
-		if resp != nil {
-			parsed := parseRateLimit(resp.Header)
-			rl = &parsed
-		}
-		c.quotas.release(key, rl, now)
-
-		v := c.judge(ctx, cl, attempt, resp, rl, body, err, now)
-		if v.reason != WaitParallelLimit || v.final {
-			release()
-		}
-		if v.final {
-			c.logAttempt(cl, attempt, v.status, now.Sub(start), 0, "", v.err)
-			if v.err != nil {
-				putBody(buf)
-				return nil, v.err
+// do runs one call to the end: admit (an in-flight lease and a place in the quota),
+// send, read the answer, classify it, and retry or return. It returns a 2xx answer, or
+// the call's error: an *APIError, *RateLimitError, *RetryError, *ResponseError,
+// *NetworkError, an ambiguous failure of a once call, or the context's error.
+func (c *Client) do(ctx context.Context, cl call) (*answer, error) {
+	key := QuotaKey{BusinessID: cl.business, Operation: cl.op}
+	var held func() // an in-flight lease kept through a parallel-limit backoff
+	for n := 1; ; n++ {
+		release := held
+		if release == nil {
+			var err error
+			if release, err = c.admit(ctx, key, n); err != nil {
+				return nil, err
 			}
-			cl.buf = buf // the caller decodes it, then calls done
-			resp.Body = http.NoBody
-			return resp, nil
 		}
-		putBody(buf) // the errors made from it copied what they keep
-		c.logAttempt(cl, attempt, v.status, now.Sub(start), v.wait, v.reason, v.last)
-		if dl, ok := ctx.Deadline(); ok && !now.Add(v.wait).Before(dl) {
-			if v.reason == WaitParallelLimit {
+		held = nil
+		at := c.send(ctx, cl, n)
+		now := c.clock.Now()
+		var report *RateLimit
+		if at.status != 0 {
+			rl := c.rateLimit(at.header, now)
+			report = &rl
+		}
+		c.quotas.Release(ctx, key, report, c.marketNow(now))
+
+		d := decide(at.outcome, now)
+		if !d.retry {
+			release()
+			c.logAttempt(cl, n, at, 0, "", nil)
+			return c.finish(cl, at)
+		}
+		last := c.attemptError(cl, at)
+		putBody(at.buf)
+		if cl.once && !d.refused && (at.wrote || at.status != 0) {
+			// The Market may have acted on this request: never send it again blindly.
+			release()
+			c.logAttempt(cl, n, at, 0, "", last)
+			return nil, &ambiguousError{attempts: n, err: last}
+		}
+		wait := d.wait
+		if d.reason == WaitQuotaReset || d.reason == WaitRetryAfter {
+			if n >= c.policy.MaxAttempts || !c.canWait(ctx, now, wait) {
 				release()
+				c.logAttempt(cl, n, at, 0, "", last)
+				return nil, c.rateLimitError(cl, at, wait, last)
 			}
-			return nil, &RetryError{Operation: cl.op, Attempts: attempt, Err: v.last, Cause: context.DeadlineExceeded}
+		} else {
+			if n >= c.policy.MaxAttempts {
+				release()
+				c.logAttempt(cl, n, at, 0, "", last)
+				return nil, &RetryError{Operation: cl.op, Attempts: n, Err: last}
+			}
+			b := c.policy.Backoff
+			if d.reason == WaitParallelLimit {
+				b = c.policy.ParallelBackoff
+			}
+			wait = time.Duration(c.jitter(int64(b.Cap(n)) + 1))
 		}
-		// After a parallel-limit 420 the request keeps its slot while it waits: a client
+		c.logAttempt(cl, n, at, wait, d.reason, last)
+		if dl, ok := ctx.Deadline(); ok && !now.Add(wait).Before(dl) {
+			release()
+			return nil, &RetryError{Operation: cl.op, Attempts: n, Err: last, Cause: context.DeadlineExceeded}
+		}
+		// After a parallel-limit 420 the request keeps its lease while it waits: a client
 		// the Market finds too eager sends fewer requests at once, not the same number.
-		err = c.wait(ctx, RetryInfo{Operation: cl.op, BusinessID: cl.business, Attempt: attempt + 1, Wait: v.wait, Reason: v.reason, StatusCode: v.status, Err: v.last})
-		if v.reason == WaitParallelLimit {
+		if d.reason == WaitParallelLimit {
+			held = release
+		} else {
 			release()
 		}
-		if err != nil {
-			return nil, &RetryError{Operation: cl.op, Attempts: attempt, Err: v.last, Cause: err}
+		if err := c.wait(ctx, RetryInfo{Operation: cl.op, BusinessID: cl.business, Attempt: n + 1, Wait: wait, Reason: d.reason, StatusCode: at.status, Err: last}); err != nil {
+			if held != nil {
+				held()
+			}
+			return nil, &RetryError{Operation: cl.op, Attempts: n, Err: last, Cause: err}
 		}
 	}
 }
 
-// verdict is what to do after an attempt.
-type verdict struct {
-	final  bool          // stop: return the answer (err nil) or err
-	err    error         // with final: the call's error
-	status int           // the answer's status, 0 if none
-	reason WaitReason    // without final: why to retry
-	wait   time.Duration // without final: how long to wait first
-	last   error         // without final: the failure retried
+// finish turns an attempt that is not retried into the call's result.
+func (c *Client) finish(cl call, at attempt) (*answer, error) {
+	if at.err == nil && at.bodyErr == nil && at.status >= 200 && at.status <= 299 {
+		return &answer{status: at.status, header: at.header, buf: at.buf}, nil
+	}
+	err := c.attemptError(cl, at)
+	putBody(at.buf)
+	return nil, err
 }
 
-// judge decides from the status and headers first, and types the error after.
-func (c *Client) judge(ctx context.Context, cl *call, attempt int, resp *http.Response, rl *RateLimit, body []byte, err error, now time.Time) verdict {
-	v := verdict{}
-	if resp != nil {
-		v.status = resp.StatusCode
+// send makes attempt n of the call and reads its answer.
+func (c *Client) send(ctx context.Context, cl call, n int) attempt {
+	var at attempt
+	r, err := replay(ctx, cl.req, n)
+	if err != nil {
+		at.err = err
+		return at
 	}
-	switch {
-	case err != nil && ctx.Err() != nil:
-		return verdict{final: true, status: v.status, err: err}
-	case errors.Is(err, errTooLarge):
-		return verdict{final: true, status: v.status, err: &ResponseError{Operation: cl.op, StatusCode: v.status, Body: excerpt(body), Err: err}}
-	case err != nil:
-		v.reason, v.last = WaitNetworkError, err
-	case v.status == http.StatusInternalServerError, v.status == http.StatusBadGateway,
-		v.status == http.StatusServiceUnavailable, v.status == http.StatusGatewayTimeout:
-		v.reason, v.last = WaitServerError, newAPIError(cl.op, resp, body)
-	case v.status == 420 || v.status == http.StatusTooManyRequests:
-		apiErr := newAPIError(cl.op, resp, body)
-		v.last = apiErr
-		if rl.Remaining != 0 || !rl.Until.After(now) {
-			v.reason = WaitParallelLimit
-			break
-		}
-		v.reason, v.wait = WaitQuotaReset, rl.Until.Sub(now)
-		if attempt >= c.policy.MaxAttempts || !c.canWait(ctx, now, v.wait) {
-			return verdict{final: true, status: v.status, err: &RateLimitError{Operation: cl.op, BusinessID: cl.business,
-				Limit: rl.Limit, Remaining: rl.Remaining, Until: rl.Until, Err: apiErr}}
-		}
-	default:
-		return verdict{final: true, status: v.status}
+	if cl.once {
+		r = r.WithContext(httptrace.WithClientTrace(r.Context(), &httptrace.ClientTrace{
+			WroteHeaders: func() { at.wrote = true },
+		}))
 	}
-	if attempt >= c.policy.MaxAttempts {
-		return verdict{final: true, status: v.status, err: &RetryError{Operation: cl.op, Attempts: attempt, Err: v.last}}
+	// The token goes on our own request only; CheckRedirect (see New) takes it off any
+	// redirect to another origin.
+	r.Header.Set(c.auth.header, c.auth.value)
+	r.Header.Set("User-Agent", userAgent)
+	start := c.clock.Now()
+	resp, err := c.http.Do(r)
+	if err == nil {
+		at.status, at.header = resp.StatusCode, resp.Header
+		at.buf, at.bodyErr = readBody(resp, c.maxBody)
 	}
-	if v.wait == 0 {
-		b := c.policy.Backoff
-		if v.reason == WaitParallelLimit {
-			b = c.policy.ParallelBackoff
-		}
-		v.wait = time.Duration(c.jitter(int64(b.Cap(attempt)) + 1))
-	}
-	return v
+	at.err = err
+	at.took = c.clock.Now().Sub(start)
+	return at
 }
 
-// admit takes an in-flight slot of the business and a place in the operation's quota.
-// The slot comes first: a request waiting for a slot must not pass the quota check on
-// what was known before the requests ahead of it were answered. While an earlier answer
-// shows the quota spent, admit gives the slot back and waits for the reset when that is
-// within the caller's budget, and otherwise fails at once with a *RateLimitError,
-// sending nothing. The returned func frees the slot.
-func (c *Client) admit(ctx context.Context, cl *call, key quotaKey, attempt int) (func(), error) {
+// replay returns the request to send as attempt n: a copy bound to ctx, with the body
+// produced afresh for every attempt after the first.
+func replay(ctx context.Context, req *http.Request, n int) (*http.Request, error) {
+	r := req.WithContext(ctx)
+	if n == 1 || req.Body == nil || req.Body == http.NoBody {
+		return r, nil
+	}
+	if req.GetBody == nil {
+		return nil, errors.New("the request body cannot be replayed")
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	r = r.Clone(ctx)
+	r.Body = body
+	return r, nil
+}
+
+// admit takes an in-flight lease of the business and a place in the operation's
+// quota. The lease comes first: a request queued behind a full limit must not pass the
+// quota check on what was known before the requests ahead of it were answered. While
+// the quota is known to be spent, admit gives the lease back and waits for the reset
+// when that fits the caller's budget, and otherwise fails at once with a
+// *RateLimitError, sending nothing. The returned func gives the lease back.
+func (c *Client) admit(ctx context.Context, key QuotaKey, n int) (func(), error) {
 	for {
-		release, err := c.inflight.acquire(ctx, cl.business)
+		release, err := c.leases.Acquire(ctx, key.BusinessID)
 		if err != nil {
 			return nil, err
 		}
 		now := c.clock.Now()
-		ok, st, released := c.quotas.reserve(key, now)
-		if ok {
+		r, err := c.quotas.Reserve(ctx, key, c.marketNow(now))
+		if err == nil && r.OK {
 			return release, nil
 		}
 		release()
-		if released != nil {
-			// Requests in flight hold what is left of the quota: wait for an answer.
-			select {
-			case <-released:
-				continue
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}
-		wait := st.until.Sub(now)
-		if !c.canWait(ctx, now, wait) {
-			return nil, &RateLimitError{Operation: cl.op, BusinessID: cl.business, Limit: st.limit, Remaining: 0, Until: st.until}
-		}
-		if err := c.wait(ctx, RetryInfo{Operation: cl.op, BusinessID: cl.business, Attempt: attempt, Wait: wait, Reason: WaitQuotaPacing}); err != nil {
+		if err != nil {
 			return nil, err
 		}
+		if r.Until.IsZero() {
+			// Requests in flight hold what is left of the quota: wait for an answer.
+			if err := c.awaitRelease(ctx, r.Released); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		wait := r.Until.Sub(c.marketNow(now))
+		if !c.canWait(ctx, now, wait) {
+			return nil, &RateLimitError{Operation: key.Operation, BusinessID: key.BusinessID, Limit: r.Limit, Remaining: 0,
+				Until: r.Until, RetryAfter: wait}
+		}
+		if err := c.wait(ctx, RetryInfo{Operation: key.Operation, BusinessID: key.BusinessID, Attempt: n, Wait: wait, Reason: WaitQuotaPacing}); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// heldPause is how long admit pauses before asking again when a Quotas implementation
+// cannot signal the release of a reservation (Reservation.Released is nil).
+const heldPause = 20 * time.Millisecond
+
+func (c *Client) awaitRelease(ctx context.Context, released <-chan struct{}) error {
+	if released == nil {
+		return c.clock.Sleep(ctx, heldPause)
+	}
+	select {
+	case <-released:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -238,11 +278,11 @@ func (c *Client) wait(ctx context.Context, info RetryInfo) error {
 	return c.clock.Sleep(ctx, info.Wait)
 }
 
-func (c *Client) logAttempt(cl *call, attempt, status int, took, wait time.Duration, reason WaitReason, err error) {
+func (c *Client) logAttempt(cl call, n int, at attempt, wait time.Duration, reason WaitReason, err error) {
 	if !c.logger.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
-	attrs := []any{"operation", cl.op, "business", cl.business, "attempt", attempt, "status", status, "took", took}
+	attrs := []any{"operation", string(cl.op), "business", cl.business, "attempt", n, "status", at.status, "took", at.took}
 	if wait > 0 {
 		attrs = append(attrs, "wait", wait, "reason", string(reason))
 	}
@@ -250,26 +290,6 @@ func (c *Client) logAttempt(cl *call, attempt, status int, took, wait time.Durat
 		attrs = append(attrs, "error", err.Error())
 	}
 	c.logger.Debug("ymchat request", attrs...)
-}
-
-// attemptRequest returns the request to send as attempt n: the original first, then
-// clones with the body replayed.
-func attemptRequest(req *http.Request, n int) (*http.Request, error) {
-	if n == 1 {
-		return req, nil
-	}
-	r := req.Clone(req.Context())
-	if req.Body != nil && req.Body != http.NoBody {
-		if req.GetBody == nil {
-			return nil, errors.New("chatclient: request body cannot be replayed")
-		}
-		body, err := req.GetBody()
-		if err != nil {
-			return nil, err
-		}
-		r.Body = body
-	}
-	return r, nil
 }
 
 // bodies recycles the buffers answers are read into: a listing reads page after page
@@ -285,40 +305,57 @@ func putBody(b *bytes.Buffer) {
 	}
 }
 
-// readBody reads at most MaxResponseBytes of the answer into a pooled buffer and
-// closes the body.
-func readBody(resp *http.Response) (*bytes.Buffer, error) {
+// errTooLarge is wrapped by the error for an answer whose body passes the limit.
+var errTooLarge = errors.New("the body is larger than the client reads")
+
+// readBody reads at most limit bytes of the answer into a pooled buffer and closes the
+// body. A Content-Length over the limit is refused before reading; otherwise the buffer
+// grows by doubling but never past limit+1 bytes, so a hostile body costs at most about
+// twice the limit in memory, not several times.
+func readBody(resp *http.Response, limit int) (*bytes.Buffer, error) {
 	defer resp.Body.Close()
 	buf := bodies.Get().(*bytes.Buffer)
 	buf.Reset()
-	if n := resp.ContentLength; n > 0 && n <= MaxResponseBytes {
-		buf.Grow(int(n) + bytes.MinRead)
+	if n := resp.ContentLength; n > int64(limit) {
+		return buf, fmt.Errorf("%w (Content-Length %d, limit %d)", errTooLarge, n, limit)
+	} else if n > 0 {
+		buf.Grow(int(n) + 1) // +1: room to see the end of the body without growing
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxResponseBytes+1)); err != nil {
-		return buf, err
+	for {
+		if buf.Available() == 0 {
+			room := limit + 1 - buf.Len()
+			if room <= 0 {
+				return buf, fmt.Errorf("%w (limit %d)", errTooLarge, limit)
+			}
+			buf.Grow(min(max(buf.Cap(), 4096), room))
+		}
+		p := buf.AvailableBuffer()[:buf.Available()]
+		n, err := resp.Body.Read(p)
+		buf.Write(p[:n])
+		if buf.Len() > limit {
+			return buf, fmt.Errorf("%w (limit %d)", errTooLarge, limit)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
-	if buf.Len() > MaxResponseBytes {
-		return buf, errTooLarge
-	}
-	return buf, nil
 }
 
-// newAPIError types a non-2xx answer, reading the Market's error envelope when the body
+// apiError types a non-2xx answer, reading the Market's error envelope when the body
 // is one.
-func newAPIError(op string, resp *http.Response, body []byte) *APIError {
-	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RateLimit: parseRateLimit(resp.Header)}
+func (c *Client) apiError(op Operation, status int, h http.Header, body []byte) *APIError {
+	e := &APIError{Operation: op, StatusCode: status, RateLimit: c.rateLimit(h, c.clock.Now())}
 	var env api.ErrorEnvelope
 	if json.Unmarshal(body, &env) == nil {
 		for _, d := range env.Errors {
-			det := ErrorDetail{Code: d.Code}
-			if d.Message != nil {
-				det.Message = *d.Message
-			}
-			e.Errors = append(e.Errors, det)
+			e.Errors = append(e.Errors, ErrorDetail{Code: c.redact(d.Code), Message: c.redact(d.Message)})
 		}
 	}
 	if len(e.Errors) == 0 {
-		e.Body = excerpt(body)
+		e.Body = c.excerpt(body)
 	}
 	return e
 }

@@ -4,53 +4,47 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ymchat/ymchat/api"
 )
 
-func validateBusiness(id int64) error {
-	if id < 1 {
-		return &ValidationError{Field: "businessId", Rule: "must be at least 1", Value: id}
-	}
-	return nil
-}
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func validateContext(field string, c api.ChatContext) error {
-	if !c.Type.Valid() {
-		return &ValidationError{Field: field + ".type", Rule: "must be ORDER or RETURN", Value: quoted(c.Type)}
-	}
-	if c.ID < 1 {
-		return &ValidationError{Field: field + ".id", Rule: "must be at least 1", Value: c.ID}
+func validateID(field string, id int64) error {
+	if id < 1 {
+		return &ValidationError{Field: field, Rule: "must be at least 1", Value: id}
 	}
 	return nil
 }
 
 // request checks the filter and turns it into the getChats body.
 func (f Filter) request() (api.GetChatsRequest, error) {
-	if err := checkList("filter.contexts", f.Contexts, func(field string, c api.ChatContext) error { return validateContext(field, c) }); err != nil {
+	if err := checkList("filter.subjects", f.Subjects, func(field string, s Subject) error { return s.validate(field) }); err != nil {
 		return api.GetChatsRequest{}, err
 	}
-	if err := checkList("filter.contextTypes", f.ContextTypes, enumCheck(api.ChatContextType.Valid, "ORDER", "RETURN", "DIRECT")); err != nil {
+	if err := checkList("filter.contextTypes", f.ContextTypes, known(ContextTypes())); err != nil {
 		return api.GetChatsRequest{}, err
 	}
-	if err := checkList("filter.types", f.Types, enumCheck(api.ChatType.Valid, "CHAT", "ARBITRAGE")); err != nil {
+	if err := checkList("filter.types", f.Types, known(ChatTypes())); err != nil {
 		return api.GetChatsRequest{}, err
 	}
-	if err := checkList("filter.statuses", f.Statuses, enumCheck(api.ChatStatus.Valid,
-		"NEW", "WAITING_FOR_CUSTOMER", "WAITING_FOR_PARTNER", "WAITING_FOR_ARBITER", "WAITING_FOR_MARKET", "FINISHED")); err != nil {
+	if err := checkList("filter.statuses", f.Statuses, known(ChatStatuses())); err != nil {
 		return api.GetChatsRequest{}, err
 	}
-	if err := checkList("filter.orderIds", f.OrderIDs, func(field string, id int64) error {
-		if id < 1 {
-			return &ValidationError{Field: field, Rule: "must be at least 1", Value: id}
+	if err := checkList("filter.orderIds", f.OrderIDs, validateID); err != nil {
+		return api.GetChatsRequest{}, err
+	}
+	var contexts []api.ChatContext
+	if f.Subjects != nil {
+		contexts = make([]api.ChatContext, len(f.Subjects))
+		for i, s := range f.Subjects {
+			contexts[i] = s.api()
 		}
-		return nil
-	}); err != nil {
-		return api.GetChatsRequest{}, err
 	}
 	return api.GetChatsRequest{
-		Contexts:     f.Contexts,
+		Contexts:     contexts,
 		ContextTypes: f.ContextTypes,
 		Types:        f.Types,
 		Statuses:     f.Statuses,
@@ -95,13 +89,15 @@ func checkList[T comparable](field string, list []T, check func(field string, v 
 	return nil
 }
 
-func enumCheck[T ~string](valid func(T) bool, known ...string) func(string, T) error {
+// known checks a value against the known values of its enum (the same list the godoc
+// and the CLI show).
+func known[T ~string](values []T) func(string, T) error {
 	return func(field string, v T) error {
-		if !valid(v) {
-			return &ValidationError{Field: field, Rule: "must be one of " + strings.Join(known, ", "), Value: quoted(v)}
+		if !slices.Contains(values, v) {
+			return &ValidationError{Field: field, Rule: "must be " + oneOf(values), Value: quoted(v)}
 		}
 		return nil
 	}
 }
 
-func quoted(v any) string { return fmt.Sprintf("%q", fmt.Sprint(v)) }
+func quoted(v any) string { return strconv.Quote(fmt.Sprint(v)) }

@@ -76,7 +76,8 @@ type Server struct {
 	pageSize int
 
 	mu      sync.Mutex
-	reqs    []Request
+	reqs    []Request // a ring of at most maxReqs: the oldest at head once full
+	head    int
 	maxReqs int
 }
 
@@ -246,14 +247,16 @@ func (s *Server) Close() { s.srv.Close() }
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Request(nil), s.reqs...)
+	out := make([]Request, 0, len(s.reqs))
+	out = append(out, s.reqs[s.head:]...)
+	return append(out, s.reqs[:s.head]...)
 }
 
 // ResetRequests forgets the requests received so far.
 func (s *Server) ResetRequests() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.reqs = nil
+	s.reqs, s.head = nil, 0
 }
 
 // Script makes the next len(faults) requests of operation ("createChat", "getChat",
@@ -303,11 +306,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		rec.Status = sw.status
 		s.mu.Lock()
-		if s.maxReqs > 0 {
-			if len(s.reqs) >= s.maxReqs {
-				s.reqs = append(s.reqs[:0], s.reqs[len(s.reqs)-s.maxReqs+1:]...)
-			}
+		switch {
+		case s.maxReqs <= 0:
+		case len(s.reqs) < s.maxReqs:
 			s.reqs = append(s.reqs, rec)
+		default: // full: overwrite the oldest, O(1)
+			s.reqs[s.head] = rec
+			s.head = (s.head + 1) % s.maxReqs
 		}
 		s.mu.Unlock()
 	}()
@@ -535,7 +540,7 @@ func notFound(msg string) api.NotFoundJSONResponse {
 
 func envelope(code, msg string) api.ErrorEnvelope {
 	status := api.ResponseStatusError
-	return api.ErrorEnvelope{Status: &status, Errors: []api.APIError{{Code: code, Message: &msg}}}
+	return api.ErrorEnvelope{Status: &status, Errors: []api.APIError{{Code: code, Message: msg}}}
 }
 
 // CreateChat implements api.StrictServerInterface.
@@ -557,7 +562,7 @@ func (m market) CreateChat(_ context.Context, req api.CreateChatRequestObject) (
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateChat200JSONResponse{Body: api.CreateChatEnvelope{Status: api.ResponseStatusOK, Result: &api.CreateChatResult{ChatID: id}}}, nil
+	return api.CreateChat200JSONResponse{Body: api.CreateChatEnvelope{Status: api.ResponseStatusOK, Result: api.CreateChatResult{ChatID: id}}}, nil
 }
 
 // GetChat implements api.StrictServerInterface.
@@ -566,7 +571,7 @@ func (m market) GetChat(_ context.Context, req api.GetChatRequestObject) (api.Ge
 	if !ok {
 		return api.GetChat404JSONResponse{NotFoundJSONResponse: notFound(fmt.Sprintf("chat %d not found in business %d", req.Params.ChatID, req.BusinessID))}, nil
 	}
-	return api.GetChat200JSONResponse{Body: api.GetChatEnvelope{Status: api.ResponseStatusOK, Result: &c}}, nil
+	return api.GetChat200JSONResponse{Body: api.GetChatEnvelope{Status: api.ResponseStatusOK, Result: c}}, nil
 }
 
 // GetChats implements api.StrictServerInterface.
@@ -587,9 +592,9 @@ func (m market) GetChats(_ context.Context, req api.GetChatsRequestObject) (api.
 	chats, more := m.s.store.list(req.BusinessID, filter, after, limit)
 	page := api.ChatsPage{Chats: chats}
 	if more {
-		page.Paging = &api.Pager{NextPageToken: ptr(encodeToken(req.BusinessID, filter, chats[len(chats)-1].ChatID))}
+		page.Paging = api.Pager{NextPageToken: encodeToken(req.BusinessID, filter, chats[len(chats)-1].ChatID)}
 	}
-	return api.GetChats200JSONResponse{Body: api.GetChatsEnvelope{Status: api.ResponseStatusOK, Result: &page}}, nil
+	return api.GetChats200JSONResponse{Body: api.GetChatsEnvelope{Status: api.ResponseStatusOK, Result: page}}, nil
 }
 
 // A page token is an opaque cursor: the business, the filter it was made for, and the

@@ -165,23 +165,22 @@ func (s *store) create(businessID int64, about api.ChatContext, now time.Time) (
 			return 0, errNotFound{fmt.Sprintf("return %d not found in business %d", about.ID, businessID)}
 		}
 		orderID = r.OrderID
-		ctx.ReturnID = ptr(r.ReturnID)
+		ctx.ReturnID = r.ReturnID
 	}
 	for _, c := range b.chats {
-		if c.Context.Type == ctx.Type && deref(c.Context.OrderID) == orderID && deref(c.Context.ReturnID) == deref(ctx.ReturnID) {
+		if c.Context.Type == ctx.Type && c.Context.OrderID == orderID && c.Context.ReturnID == ctx.ReturnID {
 			return c.ChatID, nil // the documented behaviour: the existing chat comes back
 		}
 	}
-	ctx.OrderID = ptr(orderID)
+	ctx.OrderID = orderID
 	if o, ok := b.orders[orderID]; ok {
-		cust := o.Customer
-		ctx.Customer = &cust
+		ctx.Customer = o.Customer
 		if o.CampaignID > 0 {
-			ctx.CampaignID = ptr(o.CampaignID)
+			ctx.CampaignID = o.CampaignID
 		}
 	}
 	now = now.Truncate(time.Second)
-	c := api.Chat{ChatID: s.nextID, Context: ctx, OrderID: ptr(orderID), Type: api.ChatTypeChat, Status: api.ChatStatusNew, CreatedAt: now, UpdatedAt: now}
+	c := api.Chat{ChatID: s.nextID, Context: ctx, OrderID: orderID, Type: api.ChatTypeChat, Status: api.ChatStatusNew, CreatedAt: now, UpdatedAt: now}
 	s.nextID++
 	b.chats = append(b.chats, c) // the newest id sorts last
 	return c.ChatID, nil
@@ -235,9 +234,9 @@ func matches(c api.Chat, f api.GetChatsRequest) bool {
 	if f.ContextTypes != nil && !slices.Contains(f.ContextTypes, c.Context.Type) {
 		return false
 	}
-	orderID := deref(c.Context.OrderID)
+	orderID := c.Context.OrderID
 	if orderID == 0 {
-		orderID = deref(c.OrderID)
+		orderID = c.OrderID
 	}
 	if f.OrderIDs != nil && !slices.Contains(f.OrderIDs, orderID) {
 		return false
@@ -247,7 +246,7 @@ func matches(c api.Chat, f api.GetChatsRequest) bool {
 		case api.ChatContextIdentifiableTypeOrder:
 			return c.Context.Type == api.ChatContextTypeOrder && orderID == x.ID
 		case api.ChatContextIdentifiableTypeReturn:
-			return c.Context.Type == api.ChatContextTypeReturn && deref(c.Context.ReturnID) == x.ID
+			return c.Context.Type == api.ChatContextTypeReturn && c.Context.ReturnID == x.ID
 		}
 		return false
 	}) {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ymchat/ymchat/api"
 	"github.com/ymchat/ymchat/chatclient"
 )
 
@@ -31,10 +30,10 @@ func newChatsCommand(e *env, o *options) *cobra.Command {
 		Long: `List the business's chats that match every filter given, fetching all pages.
 
 Filters take one or more values (repeat the flag or separate with commas):
-  --status        NEW, WAITING_FOR_CUSTOMER, WAITING_FOR_PARTNER (waiting for you),
-                  WAITING_FOR_ARBITER, WAITING_FOR_MARKET, FINISHED
-  --type          CHAT, ARBITRAGE
-  --context-type  ORDER, RETURN, DIRECT
+  --status        ` + joinValues(chatclient.ChatStatuses()) + `
+                  (WAITING_FOR_PARTNER: waiting for you)
+  --type          ` + joinValues(chatclient.ChatTypes()) + `
+  --context-type  ` + joinValues(chatclient.ContextTypes()) + `
   --order ID, --return ID   chats about these orders or returns
 
 Output is a table; --json prints one JSON document, --jsonl one chat per line as
@@ -63,19 +62,19 @@ listing; pass it back with --page-token.`,
 func (f *chatsFlags) filter() chatclient.Filter {
 	var flt chatclient.Filter
 	for _, s := range f.statuses {
-		flt.Statuses = append(flt.Statuses, api.ChatStatus(strings.ToUpper(strings.TrimSpace(s))))
+		flt.Statuses = append(flt.Statuses, chatclient.ChatStatus(strings.ToUpper(strings.TrimSpace(s))))
 	}
 	for _, s := range f.types {
-		flt.Types = append(flt.Types, api.ChatType(strings.ToUpper(strings.TrimSpace(s))))
+		flt.Types = append(flt.Types, chatclient.ChatType(strings.ToUpper(strings.TrimSpace(s))))
 	}
 	for _, s := range f.contextTypes {
-		flt.ContextTypes = append(flt.ContextTypes, api.ChatContextType(strings.ToUpper(strings.TrimSpace(s))))
+		flt.ContextTypes = append(flt.ContextTypes, chatclient.ContextType(strings.ToUpper(strings.TrimSpace(s))))
 	}
 	for _, id := range f.orders {
-		flt.Contexts = append(flt.Contexts, chatclient.Order(id))
+		flt.Subjects = append(flt.Subjects, chatclient.Order(id))
 	}
 	for _, id := range f.returns {
-		flt.Contexts = append(flt.Contexts, chatclient.Return(id))
+		flt.Subjects = append(flt.Subjects, chatclient.Return(id))
 	}
 	return flt
 }
@@ -145,24 +144,19 @@ func listChats(cmd *cobra.Command, e *env, o *options, f *chatsFlags) error {
 	})
 }
 
-// listPages fetches the pages, streaming --jsonl as they come, and prints the rest.
+// listPages fetches the pages through the library's page iterator, streaming --jsonl
+// as they come, and prints the rest.
 func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *progress) error {
 	out := e.stdout
 	var chats []chatclient.Chat
 	enc := json.NewEncoder(out)
 	filter := f.filter()
 	token, pages := f.pageToken, 0
-	for {
-		size := chatclient.MaxPageSize
-		if f.limit > 0 {
-			size = min(size, f.limit-len(chats))
-		}
-		page, err := s.client.ListChats(ctx, s.business, filter, chatclient.PageRequest{Limit: size, Token: token})
-		if err != nil {
-			return err
-		}
+	take := func(page *chatclient.ChatPage) error {
 		pages++
 		chats = append(chats, page.Chats...)
+		token = page.NextPageToken
+		prog.show("pages %d, chats %d", pages, len(chats))
 		if f.jsonl {
 			for _, c := range page.Chats {
 				if err := enc.Encode(toJSON(c)); err != nil {
@@ -170,14 +164,31 @@ func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *pro
 				}
 			}
 		}
-		prog.show("pages %d, chats %d", pages, len(chats))
-		if page.NextPageToken != "" && page.NextPageToken == token {
-			// A longer cycle shows on the progress line and ends with --timeout.
-			return fmt.Errorf("getChats: %w", chatclient.ErrRepeatedPageToken)
+		return nil
+	}
+	// Whole pages through the iterator; with --limit, the pages that fit, and then one
+	// smaller page, so that the token printed resumes exactly after the last chat shown.
+	more := func() bool { return f.limit == 0 || f.limit-len(chats) >= chatclient.MaxPageSize }
+	if more() {
+		for page, err := range s.client.ChatPages(ctx, s.business, filter, chatclient.PageRequest{Token: token}) {
+			if err != nil {
+				return err
+			}
+			if err := take(page); err != nil {
+				return err
+			}
+			if !more() {
+				break
+			}
 		}
-		token = page.NextPageToken
-		if token == "" || (f.limit > 0 && len(chats) >= f.limit) {
-			break
+	}
+	if rest := f.limit - len(chats); f.limit > 0 && rest > 0 && (token != "" || pages == 0) {
+		page, err := s.client.ListChats(ctx, s.business, filter, chatclient.PageRequest{Limit: rest, Token: token})
+		if err != nil {
+			return err
+		}
+		if err := take(page); err != nil {
+			return err
 		}
 	}
 	prog.clear()
@@ -206,11 +217,11 @@ func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *pro
 
 func contextText(c chatclient.ChatContext) string {
 	switch c.Type {
-	case api.ChatContextTypeOrder:
+	case chatclient.ContextOrder:
 		return fmt.Sprintf("order %d", c.OrderID)
-	case api.ChatContextTypeReturn:
+	case chatclient.ContextReturn:
 		return fmt.Sprintf("return %d (order %d)", c.ReturnID, c.OrderID)
-	case api.ChatContextTypeDirect:
+	case chatclient.ContextDirect:
 		return "direct"
 	}
 	return strings.ToLower(string(c.Type))
@@ -232,4 +243,13 @@ func writeTable(w io.Writer, chats []chatclient.Chat, now time.Time) {
 			c.UpdatedAt.In(msk).Format("2006-01-02 15:04"), age(now, c.UpdatedAt))
 	}
 	_ = tw.Flush()
+}
+
+// joinValues lists an enum's known values for help text.
+func joinValues[T ~string](values []T) string {
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = string(v)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -119,34 +119,85 @@ func (b Baseline) do(ctx context.Context, method, url string, body any, out any)
 	return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
 }
 
+// The baseline's own types: plain structs with no optional pointers, the least a
+// hand-written client decodes the Market's answers into (the honest floor).
+type (
+	plainCustomer struct {
+		Name     string `json:"name"`
+		PublicID string `json:"publicId"`
+	}
+	plainContext struct {
+		Type       string        `json:"type"`
+		Customer   plainCustomer `json:"customer"`
+		CampaignID int64         `json:"campaignId"`
+		OrderID    int64         `json:"orderId"`
+		ReturnID   int64         `json:"returnId"`
+	}
+	// PlainChat is a chat as the baseline decodes it.
+	PlainChat struct {
+		ChatID    int64        `json:"chatId"`
+		OrderID   int64        `json:"orderId"`
+		Context   plainContext `json:"context"`
+		Type      string       `json:"type"`
+		Status    string       `json:"status"`
+		CreatedAt time.Time    `json:"createdAt"`
+		UpdatedAt time.Time    `json:"updatedAt"`
+	}
+	// PlainPage is a page of chats as the baseline decodes it.
+	PlainPage struct {
+		Chats  []PlainChat `json:"chats"`
+		Paging struct {
+			NextPageToken string `json:"nextPageToken"`
+		} `json:"paging"`
+	}
+	plainSubject struct {
+		Type string `json:"type"`
+		ID   int64  `json:"id"`
+	}
+	// PlainFilter is the getChats body as the baseline sends it.
+	PlainFilter struct {
+		Statuses []string `json:"statuses,omitempty"`
+	}
+)
+
 // CreateChat is createChat by hand.
 func (b Baseline) CreateChat(ctx context.Context, business, order int64) (int64, error) {
-	var env api.CreateChatEnvelope
-	_, err := b.do(ctx, http.MethodPost, b.Base+"/v2/businesses/"+strconv.FormatInt(business, 10)+"/chats/new",
-		api.CreateChatRequest{Context: &api.ChatContext{Type: api.ChatContextIdentifiableTypeOrder, ID: order}}, &env)
-	if err != nil || env.Result == nil {
+	var env struct {
+		Result struct {
+			ChatID int64 `json:"chatId"`
+		} `json:"result"`
+	}
+	body := struct {
+		Context plainSubject `json:"context"`
+	}{plainSubject{"ORDER", order}}
+	_, err := b.do(ctx, http.MethodPost, b.Base+"/v2/businesses/"+strconv.FormatInt(business, 10)+"/chats/new", body, &env)
+	if err != nil || env.Result.ChatID == 0 {
 		return 0, fmt.Errorf("createChat: %v", err)
 	}
 	return env.Result.ChatID, nil
 }
 
 // GetChat is getChat by hand.
-func (b Baseline) GetChat(ctx context.Context, business, chatID int64) (api.Chat, error) {
-	var env api.GetChatEnvelope
-	_, err := b.do(ctx, http.MethodGet, b.Base+"/v2/businesses/"+strconv.FormatInt(business, 10)+"/chat?chatId="+strconv.FormatInt(chatID, 10), nil, &env)
-	if err != nil || env.Result == nil {
-		return api.Chat{}, fmt.Errorf("getChat: %v", err)
+func (b Baseline) GetChat(ctx context.Context, business, chatID int64) (PlainChat, error) {
+	var env struct {
+		Result PlainChat `json:"result"`
 	}
-	return *env.Result, nil
+	_, err := b.do(ctx, http.MethodGet, b.Base+"/v2/businesses/"+strconv.FormatInt(business, 10)+"/chat?chatId="+strconv.FormatInt(chatID, 10), nil, &env)
+	if err != nil || env.Result.ChatID == 0 {
+		return PlainChat{}, fmt.Errorf("getChat: %v", err)
+	}
+	return env.Result, nil
 }
 
 // GetChats is one getChats page by hand; status is the HTTP status.
-func (b Baseline) GetChats(ctx context.Context, business int64, filter api.GetChatsRequest, limit int, pageToken string) (*api.ChatsPage, int, error) {
+func (b Baseline) GetChats(ctx context.Context, business int64, filter PlainFilter, limit int, pageToken string) (*PlainPage, int, error) {
 	url := b.Base + "/v2/businesses/" + strconv.FormatInt(business, 10) + "/chats?limit=" + strconv.Itoa(limit)
 	if pageToken != "" {
 		url += "&page_token=" + pageToken
 	}
-	var env api.GetChatsEnvelope
+	var env struct {
+		Result *PlainPage `json:"result"`
+	}
 	status, err := b.do(ctx, http.MethodPost, url, filter, &env)
 	if err != nil || env.Result == nil {
 		return nil, status, fmt.Errorf("getChats: %v", err)
@@ -161,8 +212,8 @@ func Overhead(b *testing.B, op string, viaClient bool) {
 	ctx := context.Background()
 	client := NewClient(b, srv.URL)
 	base := Baseline{HC: transport(), Base: srv.URL}
-	filter := chatclient.Filter{Statuses: []api.ChatStatus{api.ChatStatusWaitingForPartner}}
-	raw := api.GetChatsRequest{Statuses: filter.Statuses}
+	filter := chatclient.Filter{Statuses: []chatclient.ChatStatus{chatclient.StatusWaitingForPartner}}
+	raw := PlainFilter{Statuses: []string{"WAITING_FOR_PARTNER"}}
 	call := map[string]func() error{
 		"createChat/chatclient": func() error { _, err := client.CreateChat(ctx, 100, chatclient.Order(10043070)); return err },
 		"createChat/baseline":   func() error { _, err := base.CreateChat(ctx, 100, 10043070); return err },
@@ -198,7 +249,7 @@ func IterationServer(n int) *chattest.Server {
 	for i := range chats {
 		order := int64(20000000 + i)
 		chats[i] = api.Chat{ChatID: int64(1 + i), Type: api.ChatTypeChat, Status: api.ChatStatusWaitingForPartner,
-			Context:   api.ChatFullContext{Type: api.ChatContextTypeOrder, OrderID: &order},
+			Context:   api.ChatFullContext{Type: api.ChatContextTypeOrder, OrderID: order},
 			CreatedAt: t0.Add(time.Duration(i) * time.Minute), UpdatedAt: t0.Add(time.Duration(i) * time.Minute)}
 	}
 	return chattest.NewServer(chattest.WithToken(token), chattest.WithChats(100, chats...),
@@ -272,7 +323,7 @@ func Iterate(b *testing.B, n int, viaClient, sampleHeap bool) {
 		} else {
 			tok := ""
 			for {
-				page, _, err := base.GetChats(ctx, 100, api.GetChatsRequest{}, 20, tok)
+				page, _, err := base.GetChats(ctx, 100, PlainFilter{}, 20, tok)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -281,10 +332,10 @@ func Iterate(b *testing.B, n int, viaClient, sampleHeap bool) {
 					count++
 				}
 				hs.page()
-				if page.Paging == nil || page.Paging.NextPageToken == nil {
+				if page.Paging.NextPageToken == "" {
 					break
 				}
-				tok = *page.Paging.NextPageToken
+				tok = page.Paging.NextPageToken
 			}
 		}
 		if count != n || sum != int64(n)*int64(n+1)/2 {
@@ -331,7 +382,7 @@ func Quota(calls, workers int, perWindow int64, viaClient bool) QuotaResult {
 	base := Baseline{HC: transport(), Base: srv.URL}
 	naive := func() error {
 		for {
-			_, status, err := base.GetChats(ctx, 100, api.GetChatsRequest{}, 1, "")
+			_, status, err := base.GetChats(ctx, 100, PlainFilter{}, 1, "")
 			if status == 420 {
 				time.Sleep(time.Second)
 				continue

@@ -1,0 +1,162 @@
+package chatclient
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// outcome is what one attempt produced, as far as the retry decision needs it.
+type outcome struct {
+	status  int         // the answer's status; 0 when there was no answer
+	header  http.Header // the answer's headers
+	err     error       // the transport's error, when there was no answer
+	bodyErr error       // set when the answer's body could not be read whole
+}
+
+// decision is what to do after an attempt.
+type decision struct {
+	retry   bool          // send again, after a wait
+	reason  WaitReason    // why (with retry)
+	wait    time.Duration // a wait the Market gave (quota reset, Retry-After); 0: back off
+	refused bool          // the Market refused the request without acting on it
+}
+
+// decide is the retry decision, a pure function of the attempt's outcome and the local
+// time the answer arrived. Like AWS's retryer it looks at the status and the headers
+// first and types the error only when there was no answer:
+//
+//	2xx, 400, 401, 403, 404, other 4xx        final
+//	420 or 429 with Remaining 0, reset ahead  wait for the reset (WaitQuotaReset)
+//	429 with Retry-After                      wait as told (WaitRetryAfter)
+//	420, 429 otherwise                        short backoff (WaitParallelLimit)
+//	500, 502, 503, 504                        backoff (WaitServerError)
+//	a body over the read limit                final (*ResponseError)
+//	a body cut off mid-way                    backoff (WaitNetworkError)
+//	context cancelled or its deadline passed  final
+//	TLS verification, redirect loop, invalid
+//	header value, unsupported scheme, no
+//	such host                                 final: these cannot clear
+//	any other network error                   backoff (WaitNetworkError)
+//
+// Reset times are on the Market's clock: the wait is Until minus the answer's own Date.
+func decide(o outcome, now time.Time) decision {
+	switch s := o.status; {
+	case s == 0:
+		if o.err == nil || !transient(o.err) {
+			return decision{}
+		}
+		return decision{retry: true, reason: WaitNetworkError}
+	case s == 420 || s == http.StatusTooManyRequests:
+		rl := parseRateLimit(o.header)
+		if wait := marketWait(rl.Until, o.header, now); rl.Remaining == 0 && wait > 0 {
+			return decision{retry: true, reason: WaitQuotaReset, wait: wait, refused: true}
+		}
+		if s == http.StatusTooManyRequests {
+			if wait, ok := retryAfter(o.header, now); ok && wait > 0 {
+				return decision{retry: true, reason: WaitRetryAfter, wait: wait, refused: true}
+			}
+		}
+		return decision{retry: true, reason: WaitParallelLimit, refused: true}
+	case s == http.StatusInternalServerError, s == http.StatusBadGateway,
+		s == http.StatusServiceUnavailable, s == http.StatusGatewayTimeout:
+		if errors.Is(o.bodyErr, errTooLarge) {
+			return decision{}
+		}
+		return decision{retry: true, reason: WaitServerError}
+	case o.bodyErr != nil && !errors.Is(o.bodyErr, errTooLarge):
+		return decision{retry: true, reason: WaitNetworkError}
+	}
+	return decision{}
+}
+
+// transient reports whether a transport error can clear by itself.
+func transient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		record   tls.RecordHeaderError
+		redirect *redirectError
+		dns      *net.DNSError
+	)
+	switch {
+	case errors.As(err, &verify), errors.As(err, &unknown), errors.As(err, &hostname),
+		errors.As(err, &invalid), errors.As(err, &record), errors.As(err, &redirect):
+		return false
+	case errors.As(err, &dns):
+		return !dns.IsNotFound
+	}
+	// The standard library gives these no type of their own.
+	msg := err.Error()
+	for _, permanent := range []string{"invalid header field", "unsupported protocol scheme", "invalid URL", "malformed HTTP"} {
+		if strings.Contains(msg, permanent) {
+			return false
+		}
+	}
+	return true
+}
+
+// redirectError is what a redirect the client will not follow (a loop, too many, or
+// one the caller's policy refused) comes back as: it cannot clear, so it is not retried.
+type redirectError struct{ err error }
+
+func (e *redirectError) Error() string { return "redirect refused: " + e.err.Error() }
+func (e *redirectError) Unwrap() error { return e.err }
+
+// marketWait is how long until the Market's reset time until, measured on the Market's
+// own clock (the answer's Date) when the answer has one, and applied from the local
+// time the answer arrived, so that a local clock that is off does not matter.
+func marketWait(until time.Time, h http.Header, now time.Time) time.Duration {
+	if until.IsZero() {
+		return 0
+	}
+	if date, err := http.ParseTime(header(h, "Date")); err == nil {
+		return until.Sub(date)
+	}
+	return until.Sub(now)
+}
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date (measured against the
+// answer's Date when it has one).
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	v := strings.TrimSpace(header(h, "Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	var secs int64
+	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && fmt.Sprint(secs) == v {
+		if secs < 0 {
+			return 0, false
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	t, err := parseHTTPDate(v)
+	if err != nil {
+		return 0, false
+	}
+	return marketWait(t, h, now), true
+}
+
+// attemptError is the error of an attempt that failed, for a RetryError or the log.
+func (c *Client) attemptError(cl call, at attempt) error {
+	switch {
+	case at.err != nil:
+		return &NetworkError{Operation: cl.op, Err: at.err}
+	case errors.Is(at.bodyErr, errTooLarge) || (at.bodyErr == nil && at.status >= 200 && at.status <= 299):
+		return &ResponseError{Operation: cl.op, StatusCode: at.status, Body: c.excerpt(at.buf.Bytes()), Err: at.bodyErr}
+	case at.bodyErr != nil:
+		return &NetworkError{Operation: cl.op, Err: fmt.Errorf("reading the HTTP %d answer: %w", at.status, at.bodyErr)}
+	}
+	return c.apiError(cl.op, at.status, at.header, at.buf.Bytes())
+}

@@ -1,0 +1,130 @@
+package chatclient
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+)
+
+// MaxEmptyPages is how many pages in a row with nothing on them but a fresh next-page
+// token a listing accepts before it stops with a [*PagingError] matching
+// [ErrNoProgress]: a Market that pages through nothing would otherwise spend the quota.
+const MaxEmptyPages = 10
+
+// ErrRepeatedPageToken is matched by the [*PagingError] of a listing the Market sent a
+// page token it had sent before, which would otherwise loop forever.
+var ErrRepeatedPageToken = errors.New("the Market repeated a page token")
+
+// ErrNoProgress is matched by the [*PagingError] of a listing that got [MaxEmptyPages]
+// empty pages in a row, each with a fresh token.
+var ErrNoProgress = errors.New("the Market sent page after page with nothing on them")
+
+// PagingError stops a listing that makes no progress (see [ErrRepeatedPageToken] and
+// [ErrNoProgress]) before it spends the quota. The library's iterators and the CLI
+// return the same error.
+type PagingError struct {
+	// Operation is the listing's operation, e.g. [OpGetChats].
+	Operation Operation
+	// Pages is how many pages the listing had read.
+	Pages int
+	// Token is the last page token the Market sent.
+	Token string
+	// Err is [ErrRepeatedPageToken] or [ErrNoProgress].
+	Err error
+}
+
+// Error implements error.
+func (e *PagingError) Error() string {
+	return fmt.Sprintf("chatclient: %s: stopped after %s: %v (last token %q)", e.Operation, plural(e.Pages, "page"), e.Err, excerpt([]byte(e.Token)))
+}
+
+// Unwrap returns [ErrRepeatedPageToken] or [ErrNoProgress].
+func (e *PagingError) Unwrap() error { return e.Err }
+
+// PageRequest asks for one page of a listing.
+type PageRequest struct {
+	// Limit is how many items the page may hold (chats: 1 to [MaxPageSize]; messages:
+	// 1 to [MaxHistoryPageSize]); 0 leaves it to the Market.
+	Limit int
+	// Token is the NextPageToken of the previous page; empty for the first page. A
+	// token stored after a failure resumes the listing where it stopped.
+	Token string
+}
+
+// pages runs a listing from start: fetch returns a page, how many items it holds and
+// the token of the next. It yields each page; on a failure it yields the error once
+// and stops. It stops after the last page, on a repeated token and after
+// MaxEmptyPages empty pages in a row.
+func pages[P any](op Operation, start PageRequest, fetch func(PageRequest) (P, int, string, error)) iter.Seq2[P, error] {
+	return func(yield func(P, error) bool) {
+		var (
+			loop  loopDetector
+			empty int
+			zero  P
+		)
+		req := start
+		for n := 1; ; n++ {
+			p, items, next, err := fetch(req)
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(p, nil) || next == "" {
+				return
+			}
+			if items == 0 {
+				empty++
+			} else {
+				empty = 0
+			}
+			switch {
+			case loop.repeated(next):
+				yield(zero, &PagingError{Operation: op, Pages: n, Token: next, Err: ErrRepeatedPageToken})
+				return
+			case empty >= MaxEmptyPages:
+				yield(zero, &PagingError{Operation: op, Pages: n, Token: next, Err: ErrNoProgress})
+				return
+			}
+			req.Token = next
+		}
+	}
+}
+
+// items flattens an iterator over pages into one over their items.
+func items[P, T any](pages iter.Seq2[P, error], of func(P) []T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for p, err := range pages {
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, it := range of(p) {
+				if !yield(it, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// loopDetector finds a page token the Market hands out again, in constant memory (so
+// that iterating stays flat however many pages there are): a token equal to the one
+// before is caught at once, and a longer cycle within about twice its length, by
+// comparing each token with a checkpoint moved at doubling intervals (Brent's method).
+type loopDetector struct {
+	prev, checkpoint string
+	steps, power     int
+}
+
+func (d *loopDetector) repeated(token string) bool {
+	if token == d.prev || (d.checkpoint != "" && token == d.checkpoint) {
+		return true
+	}
+	d.prev = token
+	d.steps++
+	if d.steps >= d.power {
+		d.checkpoint, d.power, d.steps = token, max(1, 2*d.power), 0
+	}
+	return false
+}
