@@ -64,7 +64,7 @@ func TestListChatsSendsFiltersAndPaging(t *testing.T) {
 	c, _ := newTestClient(t, srv.srv.URL)
 
 	page, err := c.ListChats(context.Background(), 42, Filter{
-		Contexts:     []api.ChatContext{Order(11), Return(3)},
+		Subjects:     []Subject{Order(11), Return(3)},
 		ContextTypes: []api.ChatContextType{api.ChatContextTypeOrder, api.ChatContextTypeReturn},
 		Types:        []api.ChatType{api.ChatTypeChat},
 		Statuses:     []api.ChatStatus{api.ChatStatusNew, api.ChatStatusWaitingForPartner},
@@ -110,12 +110,12 @@ func TestValidationRejectsBadInputBeforeTheNetwork(t *testing.T) {
 		{"negative business", "businessId", func() error { _, err := c.CreateChat(ctx, -5, Order(1)); return err }},
 		{"business 0 on list", "businessId", func() error { _, err := c.ListChats(ctx, 0, ok, PageRequest{}); return err }},
 		{"chat 0", "chatId", func() error { _, err := c.GetChat(ctx, 1, 0); return err }},
-		{"context id 0", "context.id", func() error { _, err := c.CreateChat(ctx, 1, Order(0)); return err }},
-		{"DIRECT context", "context.type", func() error {
-			_, err := c.CreateChat(ctx, 1, api.ChatContext{Type: "DIRECT", ID: 3})
+		{"subject id 0", "subject.id", func() error { _, err := c.CreateChat(ctx, 1, Order(0)); return err }},
+		{"DIRECT subject", "subject.type", func() error {
+			_, err := c.CreateChat(ctx, 1, Subject{Type: ContextDirect, ID: 3})
 			return err
 		}},
-		{"empty context type", "context.type", func() error { _, err := c.CreateChat(ctx, 1, api.ChatContext{ID: 3}); return err }},
+		{"empty subject type", "subject.type", func() error { _, err := c.CreateChat(ctx, 1, Subject{ID: 3}); return err }},
 		{"limit 21", "limit", func() error { _, err := c.ListChats(ctx, 1, ok, PageRequest{Limit: 21}); return err }},
 		{"limit -1", "limit", func() error { _, err := c.ListChats(ctx, 1, ok, PageRequest{Limit: -1}); return err }},
 		{"empty statuses", "filter.statuses", func() error {
@@ -146,16 +146,16 @@ func TestValidationRejectsBadInputBeforeTheNetwork(t *testing.T) {
 			_, err := c.ListChats(ctx, 1, Filter{ContextTypes: []api.ChatContextType{"SUPPORT"}}, PageRequest{})
 			return err
 		}},
-		{"empty contexts", "filter.contexts", func() error {
-			_, err := c.ListChats(ctx, 1, Filter{Contexts: []api.ChatContext{}}, PageRequest{})
+		{"empty contexts", "filter.subjects", func() error {
+			_, err := c.ListChats(ctx, 1, Filter{Subjects: []Subject{}}, PageRequest{})
 			return err
 		}},
-		{"duplicate context", "filter.contexts[1]", func() error {
-			_, err := c.ListChats(ctx, 1, Filter{Contexts: []api.ChatContext{Order(4), Order(4)}}, PageRequest{})
+		{"duplicate context", "filter.subjects[1]", func() error {
+			_, err := c.ListChats(ctx, 1, Filter{Subjects: []Subject{Order(4), Order(4)}}, PageRequest{})
 			return err
 		}},
-		{"context in filter with id 0", "filter.contexts[0].id", func() error {
-			_, err := c.ListChats(ctx, 1, Filter{Contexts: []api.ChatContext{Return(0)}}, PageRequest{})
+		{"context in filter with id 0", "filter.subjects[0].id", func() error {
+			_, err := c.ListChats(ctx, 1, Filter{Subjects: []Subject{Return(0)}}, PageRequest{})
 			return err
 		}},
 		{"empty order ids", "filter.orderIds", func() error {
@@ -218,11 +218,14 @@ func TestSentinelsAndErrorText(t *testing.T) {
 			}
 			var ae *APIError
 			require.ErrorAs(t, err, &ae)
-			assert.Equal(t, "getChat", ae.Operation)
+			assert.Equal(t, OpGetChat, ae.Operation)
 			assert.Equal(t, tc.status, ae.StatusCode)
 			assert.Equal(t, []ErrorDetail{{"E1", "first"}, {"E2", "second"}}, ae.Errors)
-			assert.Equal(t, RateLimit{Limit: 1000, Remaining: 990, Until: time.Date(2036, 7, 10, 0, 42, 42, 0, time.UTC)}, ae.RateLimit)
-			assert.Equal(t, fmt.Sprintf("ymchat: getChat: HTTP %d %s: E1: first; E2: second", tc.status, http.StatusText(tc.status)), err.Error())
+			rl := ae.RateLimit
+			assert.True(t, rl.ResetAt.Equal(rl.Until), "without a Date header the reset is Until on the local clock: %v", rl.ResetAt)
+			rl.ResetAt = time.Time{}
+			assert.Equal(t, RateLimit{Limit: 1000, Remaining: 990, Until: time.Date(2036, 7, 10, 0, 42, 42, 0, time.UTC)}, rl)
+			assert.Equal(t, fmt.Sprintf("chatclient: getChat: HTTP %d %s: E1: first; E2: second", tc.status, http.StatusText(tc.status)), err.Error())
 			assert.Len(t, srv.requests(), 1, "never retried")
 			assert.Empty(t, clock.Sleeps())
 		})
@@ -253,7 +256,7 @@ func TestNonJSONErrorPagesAndBadBodies(t *testing.T) {
 		_, err := c.GetChat(context.Background(), 1, 5)
 		var re *ResponseError
 		require.ErrorAs(t, err, &re)
-		assert.Equal(t, "getChat", re.Operation)
+		assert.Equal(t, OpGetChat, re.Operation)
 		assert.Equal(t, 200, re.StatusCode)
 		assert.Contains(t, re.Body, `"chatId":5`)
 		assert.Contains(t, err.Error(), "unexpected end of JSON input")
@@ -264,7 +267,7 @@ func TestNonJSONErrorPagesAndBadBodies(t *testing.T) {
 		_, err := c.CreateChat(context.Background(), 1, Order(5))
 		var re *ResponseError
 		require.ErrorAs(t, err, &re)
-		assert.Equal(t, "createChat", re.Operation)
+		assert.Equal(t, OpCreateChat, re.Operation)
 		assert.Equal(t, "OK", re.Body)
 	})
 	t.Run("truncated JSON 404", func(t *testing.T) {
@@ -439,7 +442,9 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 func TestOptionErrors(t *testing.T) {
 	bad := []Option{
-		WithRetryPolicy(RetryPolicy{}),
+		WithRetryPolicy(RetryPolicy{MaxAttempts: -1}),
+		WithLeases(nil),
+		WithQuotas(nil),
 		WithRetryPolicy(RetryPolicy{MaxAttempts: 2, Backoff: Backoff{Initial: time.Second, Max: time.Millisecond, Multiplier: 2}, ParallelBackoff: DefaultRetryPolicy().ParallelBackoff}),
 		WithRetryPolicy(RetryPolicy{MaxAttempts: 2, Backoff: DefaultRetryPolicy().Backoff, ParallelBackoff: Backoff{Initial: 1, Max: 2, Multiplier: 0.5}}),
 		WithMaxWait(-time.Second),

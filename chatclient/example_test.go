@@ -87,7 +87,7 @@ func ExampleClient_ListChats() {
 	// 5000021 1000703 WAITING_FOR_PARTNER
 	// 5000022 1000704 WAITING_FOR_ARBITER
 	// more: true
-	// ymchat: invalid limit: must be between 1 and 20 (0 for the Market's default) (got 50)
+	// chatclient: invalid limit: must be between 1 and 20 (0 for the Market's default) (got 50)
 }
 
 func ExampleClient_Chats() {

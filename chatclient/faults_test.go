@@ -236,7 +236,7 @@ func TestFaultBodyOver10MiB(t *testing.T) {
 			_, err := e.client.GetChat(context.Background(), 1, 1)
 			var re *chatclient.ResponseError
 			require.ErrorAs(t, err, &re)
-			assert.Contains(t, err.Error(), fmt.Sprintf("body exceeds %d bytes", chatclient.MaxResponseBytes))
+			assert.Contains(t, err.Error(), fmt.Sprintf("limit %d", chatclient.MaxResponseBytes))
 			mu.Lock()
 			assert.Equal(t, 1, requests, "not retried")
 			mu.Unlock()

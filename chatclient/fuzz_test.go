@@ -139,12 +139,12 @@ func FuzzRequestBuilding(f *testing.F) {
 		for _, s := range split(contextTypes) {
 			filter.ContextTypes = append(filter.ContextTypes, api.ChatContextType(s))
 		}
-		var about api.ChatContext
+		var about Subject
 		for i := 0; i+8 <= len(ids); i += 8 {
 			id := int64(binary.LittleEndian.Uint64(ids[i:]))
-			kind := api.ChatContextIdentifiableType([]string{"ORDER", "RETURN", "DIRECT", ""}[(int(kinds)+i/8)%4])
-			about = api.ChatContext{Type: kind, ID: id}
-			filter.Contexts = append(filter.Contexts, about)
+			kind := ContextType([]string{"ORDER", "RETURN", "DIRECT", ""}[(int(kinds)+i/8)%4])
+			about = Subject{Type: kind, ID: id}
+			filter.Subjects = append(filter.Subjects, about)
 			if kinds&0x80 != 0 {
 				filter.OrderIDs = append(filter.OrderIDs, id)
 			}

@@ -45,7 +45,7 @@ func fixtureChats(t *testing.T, business int64) []api.Chat {
 
 func TestCreateGetAndListAgainstTheFake(t *testing.T) {
 	srv := newFake(t)
-	srv.AddOrder(100, chattest.Order{OrderID: 424242, CampaignID: 21000001, Customer: api.ChatCustomer{Name: ptr("Olga V.")}})
+	srv.AddOrder(100, chattest.Order{OrderID: 424242, CampaignID: 21000001, Customer: api.ChatCustomer{Name: "Olga V."}})
 	c := clientFor(t, srv)
 	ctx := context.Background()
 
@@ -98,7 +98,7 @@ func TestCreateGetAndListAgainstTheFake(t *testing.T) {
 	assert.Equal(t, (len(all)+14)/15, pages)
 
 	var filtered []int64
-	for ch, err := range c.Chats(ctx, 100, chatclient.Filter{Contexts: []api.ChatContext{chatclient.Order(424242)}}) {
+	for ch, err := range c.Chats(ctx, 100, chatclient.Filter{Subjects: []chatclient.Subject{chatclient.Order(424242)}}) {
 		require.NoError(t, err)
 		filtered = append(filtered, ch.ID)
 	}

@@ -2,7 +2,6 @@ package chatclient
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -69,7 +68,7 @@ func TestRetriesRunOutWithTheLastError(t *testing.T) {
 	require.ErrorAs(t, err, &ae, "the last answer is reachable")
 	assert.Equal(t, 500, ae.StatusCode)
 	assert.ErrorIs(t, err, ErrServerError)
-	assert.Equal(t, "ymchat: getChat: gave up after 5 attempts: ymchat: getChat: HTTP 500 Internal Server Error: INTERNAL_ERROR: boom", err.Error())
+	assert.Equal(t, "chatclient: getChat: gave up after 5 attempts: HTTP 500 Internal Server Error: INTERNAL_ERROR: boom", err.Error())
 	assert.Len(t, srv.requests(), 5)
 	assert.Equal(t, []time.Duration{ms(250), ms(500), ms(1000), ms(2000)}, clock.Sleeps())
 }
@@ -151,7 +150,7 @@ func TestQuota420UntilHandling(t *testing.T) {
 		requireNoToken(t, err)
 		var rle *RateLimitError
 		require.ErrorAs(t, err, &rle)
-		assert.Equal(t, "getChats", rle.Operation)
+		assert.Equal(t, OpGetChats, rle.Operation)
 		assert.Equal(t, int64(10000), rle.Limit)
 		assert.Equal(t, int64(0), rle.Remaining)
 		assert.Equal(t, clockNow.Add(2*time.Hour).UTC(), rle.Until)
@@ -441,14 +440,6 @@ func TestOneDebugRecordPerAttempt(t *testing.T) {
 	_, err = c.GetChat(context.Background(), 4, 1)
 	require.NoError(t, err)
 	assert.Empty(t, quiet.String())
-}
-
-func TestRequestNotFromTheClientIsRefused(t *testing.T) {
-	c, _ := newTestClient(t, "http://127.0.0.1:1")
-	req, err := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/", nil)
-	require.NoError(t, err)
-	_, err = doer{c}.Do(req)
-	assert.True(t, errors.Is(err, errNoCall))
 }
 
 // gateClock is a fake clock whose sleeps last until the test lets them end.

@@ -206,11 +206,11 @@ func listAll(t *testing.T, srv *chattest.Server, business int64, body string, li
 		require.NoError(t, json.Unmarshal(b, &env))
 		assert.LessOrEqual(t, len(env.Result.Chats), limit)
 		all = append(all, env.Result.Chats...)
-		if env.Result.Paging == nil || env.Result.Paging.NextPageToken == nil {
+		if env.Result.Paging.NextPageToken == "" {
 			return all
 		}
 		assert.Len(t, env.Result.Chats, limit, "only the last page is short")
-		token = *env.Result.Paging.NextPageToken
+		token = env.Result.Paging.NextPageToken
 	}
 }
 
@@ -226,19 +226,14 @@ func TestEveryFilterCombinedWithAND(t *testing.T) {
 	srv := chattest.NewServer(chattest.WithDefaultFixture())
 	defer srv.Close()
 	chats := chatsOf(t, 100)
-	orderOf := func(c api.Chat) int64 {
-		if c.Context.OrderID != nil {
-			return *c.Context.OrderID
-		}
-		return 0
-	}
+	orderOf := func(c api.Chat) int64 { return c.Context.OrderID }
 	var someOrder, someReturn int64
 	for _, c := range chats {
 		if c.Context.Type == api.ChatContextTypeOrder && someOrder == 0 {
-			someOrder = *c.Context.OrderID
+			someOrder = c.Context.OrderID
 		}
 		if c.Context.Type == api.ChatContextTypeReturn && someReturn == 0 {
-			someReturn = *c.Context.ReturnID
+			someReturn = c.Context.ReturnID
 		}
 	}
 	cases := []struct {
@@ -254,7 +249,7 @@ func TestEveryFilterCombinedWithAND(t *testing.T) {
 		{"orderIds", fmt.Sprintf(`{"orderIds":[%d]}`, someOrder), func(c api.Chat) bool { return orderOf(c) == someOrder }},
 		{"contexts", fmt.Sprintf(`{"contexts":[{"type":"ORDER","id":%d},{"type":"RETURN","id":%d}]}`, someOrder, someReturn), func(c api.Chat) bool {
 			return (c.Context.Type == api.ChatContextTypeOrder && orderOf(c) == someOrder) ||
-				(c.Context.Type == api.ChatContextTypeReturn && *c.Context.ReturnID == someReturn)
+				(c.Context.Type == api.ChatContextTypeReturn && c.Context.ReturnID == someReturn)
 		}},
 		{"AND of three", `{"statuses":["FINISHED","WAITING_FOR_PARTNER"],"contextTypes":["ORDER","RETURN"],"types":["CHAT"]}`, func(c api.Chat) bool {
 			return (c.Status == api.ChatStatusFinished || c.Status == api.ChatStatusWaitingForPartner) &&
@@ -345,7 +340,7 @@ func TestPagingWhileChatsAreCreated(t *testing.T) {
 func TestCreateChat(t *testing.T) {
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	srv := chattest.NewServer(chattest.WithClock(func() time.Time { return now }),
-		chattest.WithOrders(7, chattest.Order{OrderID: 55, CampaignID: 9, Customer: api.ChatCustomer{Name: ptr("Anna K.")}}))
+		chattest.WithOrders(7, chattest.Order{OrderID: 55, CampaignID: 9, Customer: api.ChatCustomer{Name: "Anna K."}}))
 	defer srv.Close()
 	srv.AddReturn(7, chattest.Return{ReturnID: 3, OrderID: 55})
 
@@ -365,10 +360,10 @@ func TestCreateChat(t *testing.T) {
 	c, ok := srv.Chat(7, ret)
 	require.True(t, ok)
 	assert.Equal(t, api.ChatContextTypeReturn, c.Context.Type)
-	assert.Equal(t, int64(3), *c.Context.ReturnID)
-	assert.Equal(t, int64(55), *c.Context.OrderID)
-	assert.Equal(t, int64(9), *c.Context.CampaignID)
-	assert.Equal(t, "Anna K.", *c.Context.Customer.Name)
+	assert.Equal(t, int64(3), c.Context.ReturnID)
+	assert.Equal(t, int64(55), c.Context.OrderID)
+	assert.Equal(t, int64(9), c.Context.CampaignID)
+	assert.Equal(t, "Anna K.", c.Context.Customer.Name)
 	assert.Equal(t, api.ChatStatusNew, c.Status)
 	assert.Equal(t, now, c.CreatedAt)
 	assert.Equal(t, now, c.UpdatedAt)

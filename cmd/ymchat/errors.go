@@ -18,7 +18,7 @@ var flagOf = map[string]string{
 	"filter.statuses":     "--status",
 	"filter.types":        "--type",
 	"filter.contextTypes": "--context-type",
-	"filter.contexts":     "--order/--return",
+	"filter.subjects":     "--order/--return",
 	"context":             "--order/--return",
 	"base URL":            "--base-url",
 	"auth":                "token",
