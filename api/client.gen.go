@@ -106,7 +106,8 @@ type ClientInterface interface {
 	// Returns the chats of the business that match every filter given in the body
 	// (filters combine with AND; an absent filter does not restrict). Results come in
 	// pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-	// next page; the last page carries no token.
+	// next page; the last page carries no token. The Market also takes the token as
+	// `pageToken`, the spelling of its newer documentation.
 	//
 	// Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 	// (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -121,7 +122,8 @@ type ClientInterface interface {
 	// Returns the chats of the business that match every filter given in the body
 	// (filters combine with AND; an absent filter does not restrict). Results come in
 	// pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-	// next page; the last page carries no token.
+	// next page; the last page carries no token. The Market also takes the token as
+	// `pageToken`, the spelling of its newer documentation.
 	//
 	// Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 	// (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -188,7 +190,8 @@ func (c *Client) GetChat(ctx context.Context, businessID BusinessID, params *Get
 // Returns the chats of the business that match every filter given in the body
 // (filters combine with AND; an absent filter does not restrict). Results come in
 // pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-// next page; the last page carries no token.
+// next page; the last page carries no token. The Market also takes the token as
+// `pageToken`, the spelling of its newer documentation.
 //
 // Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 // (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -213,7 +216,8 @@ func (c *Client) GetChatsWithBody(ctx context.Context, businessID BusinessID, pa
 // Returns the chats of the business that match every filter given in the body
 // (filters combine with AND; an absent filter does not restrict). Results come in
 // pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-// next page; the last page carries no token.
+// next page; the last page carries no token. The Market also takes the token as
+// `pageToken`, the spelling of its newer documentation.
 //
 // Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 // (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -410,6 +414,18 @@ func NewGetChatsRequestWithBody(server string, businessID BusinessID, params *Ge
 
 		}
 
+		if params.PageTokenCamelCase != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageToken", *params.PageTokenCamelCase, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -535,7 +551,8 @@ type ClientWithResponsesInterface interface {
 	// Returns the chats of the business that match every filter given in the body
 	// (filters combine with AND; an absent filter does not restrict). Results come in
 	// pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-	// next page; the last page carries no token.
+	// next page; the last page carries no token. The Market also takes the token as
+	// `pageToken`, the spelling of its newer documentation.
 	//
 	// Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 	// (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -550,7 +567,8 @@ type ClientWithResponsesInterface interface {
 	// Returns the chats of the business that match every filter given in the body
 	// (filters combine with AND; an absent filter does not restrict). Results come in
 	// pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-	// next page; the last page carries no token.
+	// next page; the last page carries no token. The Market also takes the token as
+	// `pageToken`, the spelling of its newer documentation.
 	//
 	// Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 	// (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -1053,7 +1071,8 @@ func (c *ClientWithResponses) GetChatWithResponse(ctx context.Context, businessI
 // Returns the chats of the business that match every filter given in the body
 // (filters combine with AND; an absent filter does not restrict). Results come in
 // pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-// next page; the last page carries no token.
+// next page; the last page carries no token. The Market also takes the token as
+// `pageToken`, the spelling of its newer documentation.
 //
 // Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 // (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -1074,7 +1093,8 @@ func (c *ClientWithResponses) GetChatsWithBodyWithResponse(ctx context.Context, 
 // Returns the chats of the business that match every filter given in the body
 // (filters combine with AND; an absent filter does not restrict). Results come in
 // pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-// next page; the last page carries no token.
+// next page; the last page carries no token. The Market also takes the token as
+// `pageToken`, the spelling of its newer documentation.
 //
 // Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 // (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.

@@ -322,7 +322,7 @@ type CreateChatResult struct {
 //
 // Example: {"errors":[{"code":"NOT_FOUND","message":"chat 12345 not found"}],"status":"ERROR"}
 type ErrorEnvelope struct {
-	// Errors The errors found, at least one.
+	// Errors The errors found, at least one; the Market may also send `null`.
 	Errors []APIError `json:"errors,omitempty"`
 
 	// Status Outcome of the request: OK when it succeeded, ERROR when processing failed.
@@ -365,7 +365,8 @@ type GetChatsEnvelope struct {
 }
 
 // GetChatsRequest Filters for getChats. Every filter given must match (AND); a filter left out does
-// not restrict. A filter given must hold at least one value and no value twice.
+// not restrict. A filter given must hold at least one value and no value twice;
+// `null` counts as left out.
 //
 // Example: {"contextTypes":["ORDER"],"statuses":["NEW","WAITING_FOR_PARTNER"]}
 type GetChatsRequest struct {
@@ -414,6 +415,9 @@ type ResponseStatus string
 // BusinessID Example: 100
 type BusinessID = int64
 
+// PageTokenCamelCase Example: eyBuZXh0SWQ6IDIzNDIgfQ==
+type PageTokenCamelCase = string
+
 // BadRequest The body of every error answer.
 //
 // Example: {"errors":[{"code":"NOT_FOUND","message":"chat 12345 not found"}],"status":"ERROR"}
@@ -459,6 +463,12 @@ type GetChatsParams struct {
 	// the first page is returned. When it is given, the older `page` and `pageSize`
 	// parameters are ignored.
 	PageToken *string `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// PageTokenCamelCase The page token under the spelling the Market's newer documentation uses; it means
+	// exactly what `page_token` means (the `nextPageToken` of the previous answer). Send
+	// one of the two. When a request carries both, `page_token` wins and `pageToken` is
+	// ignored.
+	PageTokenCamelCase *PageTokenCamelCase `form:"pageToken,omitempty" json:"pageToken,omitempty"`
 }
 
 // GetChatsJSONRequestBody defines body for GetChats for application/json ContentType.

@@ -167,15 +167,15 @@ func TestDocumentedFacts(t *testing.T) {
 	assert.Equal(t, uint64(1), prop("ChatCustomer", "publicId").MinLength)
 	assert.Equal(t, uint64(1), prop("ErrorEnvelope", "errors").MinItems)
 
-	// Filters: at least one value, no value twice; the older ones nullable.
+	// Filters: at least one value, no value twice, null accepted (as the Market's spec
+	// marks every one of them).
 	for _, f := range []string{"orderIds", "contexts", "contextTypes", "types", "statuses"} {
 		p := prop("GetChatsRequest", f)
 		assert.Equal(t, uint64(1), p.MinItems, "%s minItems", f)
 		assert.True(t, p.UniqueItems, "%s uniqueItems", f)
+		assert.True(t, p.Nullable, "%s nullable", f)
 	}
-	for _, f := range []string{"orderIds", "contextTypes", "types", "statuses"} {
-		assert.True(t, prop("GetChatsRequest", f).Nullable, "%s nullable", f)
-	}
+	assert.True(t, prop("ErrorEnvelope", "errors").Nullable, "the Market may send errors: null")
 	assert.Equal(t, "int64", prop("GetChatsRequest", "orderIds").Items.Value.Format)
 
 	// Deprecated where the documents mark it so.
@@ -207,11 +207,28 @@ func TestDocumentedFacts(t *testing.T) {
 	token := getChats.Parameters.GetByInAndName("query", "page_token")
 	require.NotNil(t, token)
 	assert.Equal(t, "string", token.Schema.Value.Type.Slice()[0])
+	assertPageTokenAlias(t, getChats)
 
 	for _, op := range []*openapi3.Operation{getChats, doc.Paths.Find("/v2/businesses/{businessId}/chats/new").Post} {
 		require.NotNil(t, op.RequestBody)
 		assert.True(t, op.RequestBody.Value.Required, "%s needs a JSON body", op.OperationID)
 	}
+}
+
+// assertPageTokenAlias checks that op takes the page token under both spellings the
+// Market accepts: page_token (the documents) and pageToken (its newer spec), and says
+// which one wins.
+func assertPageTokenAlias(t *testing.T, op *openapi3.Operation) {
+	t.Helper()
+	for _, name := range []string{"page_token", "pageToken"} {
+		p := op.Parameters.GetByInAndName("query", name)
+		require.NotNil(t, p, "%s takes %s", op.OperationID, name)
+		assert.False(t, p.Required, "%s %s optional", op.OperationID, name)
+		assert.Equal(t, "string", p.Schema.Value.Type.Slice()[0], "%s %s", op.OperationID, name)
+	}
+	alias := op.Parameters.GetByInAndName("query", "pageToken")
+	assert.Contains(t, alias.Description, "`page_token` wins", "the precedence is documented")
+	assert.Equal(t, "PageTokenCamelCase", alias.Extensions["x-go-name"])
 }
 
 // TestEverySchemaHasAValidExample keeps the examples in openapi.yaml honest.
