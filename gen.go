@@ -13,8 +13,9 @@ import _ "embed"
 //go:generate go tool oapi-codegen -config api/client.cfg.yaml openapi.yaml
 //go:generate go tool oapi-codegen -config api/server.cfg.yaml openapi.yaml
 
-// Spec is openapi.yaml, the hand-maintained OpenAPI 3.0 description of the three chat
-// operations (createChat, getChat, getChats) and their error responses. Tests and the
+// Spec is openapi.yaml, the hand-maintained OpenAPI 3.0 description of the seven chat
+// operations (createChat, getChat, getChats, getChatHistory, getChatMessage,
+// sendMessageToChat, sendFileToChat) and their error responses. Tests and the
 // fake Market in chatclient/chattest load it to validate requests and responses.
 //
 //go:embed openapi.yaml

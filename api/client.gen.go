@@ -106,7 +106,8 @@ type ClientInterface interface {
 	// Returns the chats of the business that match every filter given in the body
 	// (filters combine with AND; an absent filter does not restrict). Results come in
 	// pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-	// next page; the last page carries no token.
+	// next page; the last page carries no token. The Market also takes the token as
+	// `pageToken`, the spelling of its newer documentation.
 	//
 	// Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 	// (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -121,7 +122,8 @@ type ClientInterface interface {
 	// Returns the chats of the business that match every filter given in the body
 	// (filters combine with AND; an absent filter does not restrict). Results come in
 	// pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-	// next page; the last page carries no token.
+	// next page; the last page carries no token. The Market also takes the token as
+	// `pageToken`, the spelling of its newer documentation.
 	//
 	// Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 	// (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -130,6 +132,98 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v2/businesses/{businessId}/chats (the `GetChats` operationId).
 	GetChats(ctx context.Context, businessID BusinessID, params *GetChatsParams, body GetChatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendFileToChatWithBody Send a file to a chat
+	//
+	// Sends one file from the seller to the chat, as the `file` part of a
+	// multipart/form-data body. The file may be at most 5 MB (see `x-max-file-size` on
+	// the part). A 200 answer (with no result) means the file was sent. Sending is not
+	// idempotent: repeating the call sends the file again, so after an unclear failure
+	// read the chat's history before retrying.
+	//
+	// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+	// `communication` or `all-methods`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v2/businesses/{businessId}/chats/file/send (the `SendFileToChat` operationId).
+	SendFileToChatWithBody(ctx context.Context, businessID BusinessID, params *SendFileToChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetChatHistoryWithBody Read a chat's messages, one page at a time
+	//
+	// Returns the messages of one chat, oldest first, with what the chat is about.
+	// Give `messageIdFrom` in the body to start at that message (it and every later
+	// one); leave it out to start at the beginning. Results come in pages: pass the
+	// `paging.nextPageToken` of one answer as `page_token` (or `pageToken`) to get the
+	// next page; the last page carries no token.
+	//
+	// Quota: 10,000 requests per hour. `limit` must not exceed 100 (the Market's
+	// default is 50). Token access needed (API-Key tokens): `communication`,
+	// `all-methods` or `all-methods:read-only`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v2/businesses/{businessId}/chats/history (the `GetChatHistory` operationId).
+	GetChatHistoryWithBody(ctx context.Context, businessID BusinessID, params *GetChatHistoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetChatHistory Read a chat's messages, one page at a time
+	//
+	// Returns the messages of one chat, oldest first, with what the chat is about.
+	// Give `messageIdFrom` in the body to start at that message (it and every later
+	// one); leave it out to start at the beginning. Results come in pages: pass the
+	// `paging.nextPageToken` of one answer as `page_token` (or `pageToken`) to get the
+	// next page; the last page carries no token.
+	//
+	// Quota: 10,000 requests per hour. `limit` must not exceed 100 (the Market's
+	// default is 50). Token access needed (API-Key tokens): `communication`,
+	// `all-methods` or `all-methods:read-only`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v2/businesses/{businessId}/chats/history (the `GetChatHistory` operationId).
+	GetChatHistory(ctx context.Context, businessID BusinessID, params *GetChatHistoryParams, body GetChatHistoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetChatMessage Read one message of a chat
+	//
+	// Returns one message of a chat by its id: who wrote it, when, its text and the
+	// files attached to it. The Market can also notify an integration of new messages
+	// with a POST notification, which names the message to read here.
+	//
+	// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+	// `communication`, `all-methods` or `all-methods:read-only`.
+	//
+	// Corresponds with GET /v2/businesses/{businessId}/chats/message (the `GetChatMessage` operationId).
+	GetChatMessage(ctx context.Context, businessID BusinessID, params *GetChatMessageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendMessageToChatWithBody Write a text message to a chat
+	//
+	// Sends a text message from the seller to the chat. A 200 answer (with no result)
+	// means the message was sent. Sending is not idempotent: repeating the call sends
+	// the message again, so after an unclear failure read the chat's history before
+	// retrying.
+	//
+	// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+	// `communication` or `all-methods`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v2/businesses/{businessId}/chats/message (the `SendMessageToChat` operationId).
+	SendMessageToChatWithBody(ctx context.Context, businessID BusinessID, params *SendMessageToChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendMessageToChat Write a text message to a chat
+	//
+	// Sends a text message from the seller to the chat. A 200 answer (with no result)
+	// means the message was sent. Sending is not idempotent: repeating the call sends
+	// the message again, so after an unclear failure read the chat's history before
+	// retrying.
+	//
+	// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+	// `communication` or `all-methods`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v2/businesses/{businessId}/chats/message (the `SendMessageToChat` operationId).
+	SendMessageToChat(ctx context.Context, businessID BusinessID, params *SendMessageToChatParams, body SendMessageToChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateChatWithBody Start a chat with a customer (or get the one already started)
 	//
@@ -188,7 +282,8 @@ func (c *Client) GetChat(ctx context.Context, businessID BusinessID, params *Get
 // Returns the chats of the business that match every filter given in the body
 // (filters combine with AND; an absent filter does not restrict). Results come in
 // pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-// next page; the last page carries no token.
+// next page; the last page carries no token. The Market also takes the token as
+// `pageToken`, the spelling of its newer documentation.
 //
 // Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 // (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -213,7 +308,8 @@ func (c *Client) GetChatsWithBody(ctx context.Context, businessID BusinessID, pa
 // Returns the chats of the business that match every filter given in the body
 // (filters combine with AND; an absent filter does not restrict). Results come in
 // pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-// next page; the last page carries no token.
+// next page; the last page carries no token. The Market also takes the token as
+// `pageToken`, the spelling of its newer documentation.
 //
 // Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 // (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -223,6 +319,158 @@ func (c *Client) GetChatsWithBody(ctx context.Context, businessID BusinessID, pa
 // Corresponds with POST /v2/businesses/{businessId}/chats (the `GetChats` operationId).
 func (c *Client) GetChats(ctx context.Context, businessID BusinessID, params *GetChatsParams, body GetChatsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetChatsRequest(c.Server, businessID, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendFileToChatWithBody Send a file to a chat
+//
+// Sends one file from the seller to the chat, as the `file` part of a
+// multipart/form-data body. The file may be at most 5 MB (see `x-max-file-size` on
+// the part). A 200 answer (with no result) means the file was sent. Sending is not
+// idempotent: repeating the call sends the file again, so after an unclear failure
+// read the chat's history before retrying.
+//
+// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+// `communication` or `all-methods`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v2/businesses/{businessId}/chats/file/send (the `SendFileToChat` operationId).
+func (c *Client) SendFileToChatWithBody(ctx context.Context, businessID BusinessID, params *SendFileToChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendFileToChatRequestWithBody(c.Server, businessID, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetChatHistoryWithBody Read a chat's messages, one page at a time
+//
+// Returns the messages of one chat, oldest first, with what the chat is about.
+// Give `messageIdFrom` in the body to start at that message (it and every later
+// one); leave it out to start at the beginning. Results come in pages: pass the
+// `paging.nextPageToken` of one answer as `page_token` (or `pageToken`) to get the
+// next page; the last page carries no token.
+//
+// Quota: 10,000 requests per hour. `limit` must not exceed 100 (the Market's
+// default is 50). Token access needed (API-Key tokens): `communication`,
+// `all-methods` or `all-methods:read-only`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v2/businesses/{businessId}/chats/history (the `GetChatHistory` operationId).
+func (c *Client) GetChatHistoryWithBody(ctx context.Context, businessID BusinessID, params *GetChatHistoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetChatHistoryRequestWithBody(c.Server, businessID, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetChatHistory Read a chat's messages, one page at a time
+//
+// Returns the messages of one chat, oldest first, with what the chat is about.
+// Give `messageIdFrom` in the body to start at that message (it and every later
+// one); leave it out to start at the beginning. Results come in pages: pass the
+// `paging.nextPageToken` of one answer as `page_token` (or `pageToken`) to get the
+// next page; the last page carries no token.
+//
+// Quota: 10,000 requests per hour. `limit` must not exceed 100 (the Market's
+// default is 50). Token access needed (API-Key tokens): `communication`,
+// `all-methods` or `all-methods:read-only`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v2/businesses/{businessId}/chats/history (the `GetChatHistory` operationId).
+func (c *Client) GetChatHistory(ctx context.Context, businessID BusinessID, params *GetChatHistoryParams, body GetChatHistoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetChatHistoryRequest(c.Server, businessID, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetChatMessage Read one message of a chat
+//
+// Returns one message of a chat by its id: who wrote it, when, its text and the
+// files attached to it. The Market can also notify an integration of new messages
+// with a POST notification, which names the message to read here.
+//
+// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+// `communication`, `all-methods` or `all-methods:read-only`.
+//
+// Corresponds with GET /v2/businesses/{businessId}/chats/message (the `GetChatMessage` operationId).
+func (c *Client) GetChatMessage(ctx context.Context, businessID BusinessID, params *GetChatMessageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetChatMessageRequest(c.Server, businessID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendMessageToChatWithBody Write a text message to a chat
+//
+// Sends a text message from the seller to the chat. A 200 answer (with no result)
+// means the message was sent. Sending is not idempotent: repeating the call sends
+// the message again, so after an unclear failure read the chat's history before
+// retrying.
+//
+// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+// `communication` or `all-methods`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v2/businesses/{businessId}/chats/message (the `SendMessageToChat` operationId).
+func (c *Client) SendMessageToChatWithBody(ctx context.Context, businessID BusinessID, params *SendMessageToChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendMessageToChatRequestWithBody(c.Server, businessID, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendMessageToChat Write a text message to a chat
+//
+// Sends a text message from the seller to the chat. A 200 answer (with no result)
+// means the message was sent. Sending is not idempotent: repeating the call sends
+// the message again, so after an unclear failure read the chat's history before
+// retrying.
+//
+// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+// `communication` or `all-methods`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v2/businesses/{businessId}/chats/message (the `SendMessageToChat` operationId).
+func (c *Client) SendMessageToChat(ctx context.Context, businessID BusinessID, params *SendMessageToChatParams, body SendMessageToChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendMessageToChatRequest(c.Server, businessID, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -410,6 +658,318 @@ func NewGetChatsRequestWithBody(server string, businessID BusinessID, params *Ge
 
 		}
 
+		if params.PageTokenCamelCase != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageToken", *params.PageTokenCamelCase, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSendFileToChatRequestWithBody constructs an http.Request for the SendFileToChat method, with any body, and a specified content type
+func NewSendFileToChatRequestWithBody(server string, businessID BusinessID, params *SendFileToChatParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "businessId", businessID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/businesses/%s/chats/file/send", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "chatId", params.ChatID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetChatHistoryRequest calls the generic GetChatHistory builder with application/json body
+func NewGetChatHistoryRequest(server string, businessID BusinessID, params *GetChatHistoryParams, body GetChatHistoryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewGetChatHistoryRequestWithBody(server, businessID, params, "application/json", bodyReader)
+}
+
+// NewGetChatHistoryRequestWithBody constructs an http.Request for the GetChatHistory method, with any body, and a specified content type
+func NewGetChatHistoryRequestWithBody(server string, businessID BusinessID, params *GetChatHistoryParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "businessId", businessID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/businesses/%s/chats/history", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "chatId", params.ChatID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageTokenCamelCase != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageToken", *params.PageTokenCamelCase, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetChatMessageRequest constructs an http.Request for the GetChatMessage method
+func NewGetChatMessageRequest(server string, businessID BusinessID, params *GetChatMessageParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "businessId", businessID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/businesses/%s/chats/message", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "chatId", params.ChatID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "messageId", params.MessageID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSendMessageToChatRequest calls the generic SendMessageToChat builder with application/json body
+func NewSendMessageToChatRequest(server string, businessID BusinessID, params *SendMessageToChatParams, body SendMessageToChatJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendMessageToChatRequestWithBody(server, businessID, params, "application/json", bodyReader)
+}
+
+// NewSendMessageToChatRequestWithBody constructs an http.Request for the SendMessageToChat method, with any body, and a specified content type
+func NewSendMessageToChatRequestWithBody(server string, businessID BusinessID, params *SendMessageToChatParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "businessId", businessID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v2/businesses/%s/chats/message", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "chatId", params.ChatID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -535,7 +1095,8 @@ type ClientWithResponsesInterface interface {
 	// Returns the chats of the business that match every filter given in the body
 	// (filters combine with AND; an absent filter does not restrict). Results come in
 	// pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-	// next page; the last page carries no token.
+	// next page; the last page carries no token. The Market also takes the token as
+	// `pageToken`, the spelling of its newer documentation.
 	//
 	// Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 	// (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -550,7 +1111,8 @@ type ClientWithResponsesInterface interface {
 	// Returns the chats of the business that match every filter given in the body
 	// (filters combine with AND; an absent filter does not restrict). Results come in
 	// pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-	// next page; the last page carries no token.
+	// next page; the last page carries no token. The Market also takes the token as
+	// `pageToken`, the spelling of its newer documentation.
 	//
 	// Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 	// (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -559,6 +1121,100 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v2/businesses/{businessId}/chats (the `GetChats` operationId).
 	GetChatsWithResponse(ctx context.Context, businessID BusinessID, params *GetChatsParams, body GetChatsJSONRequestBody, reqEditors ...RequestEditorFn) (*GetChatsResponse, error)
+
+	// SendFileToChatWithBodyWithResponse Send a file to a chat
+	//
+	// Sends one file from the seller to the chat, as the `file` part of a
+	// multipart/form-data body. The file may be at most 5 MB (see `x-max-file-size` on
+	// the part). A 200 answer (with no result) means the file was sent. Sending is not
+	// idempotent: repeating the call sends the file again, so after an unclear failure
+	// read the chat's history before retrying.
+	//
+	// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+	// `communication` or `all-methods`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/businesses/{businessId}/chats/file/send (the `SendFileToChat` operationId).
+	SendFileToChatWithBodyWithResponse(ctx context.Context, businessID BusinessID, params *SendFileToChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendFileToChatResponse, error)
+
+	// GetChatHistoryWithBodyWithResponse Read a chat's messages, one page at a time
+	//
+	// Returns the messages of one chat, oldest first, with what the chat is about.
+	// Give `messageIdFrom` in the body to start at that message (it and every later
+	// one); leave it out to start at the beginning. Results come in pages: pass the
+	// `paging.nextPageToken` of one answer as `page_token` (or `pageToken`) to get the
+	// next page; the last page carries no token.
+	//
+	// Quota: 10,000 requests per hour. `limit` must not exceed 100 (the Market's
+	// default is 50). Token access needed (API-Key tokens): `communication`,
+	// `all-methods` or `all-methods:read-only`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/businesses/{businessId}/chats/history (the `GetChatHistory` operationId).
+	GetChatHistoryWithBodyWithResponse(ctx context.Context, businessID BusinessID, params *GetChatHistoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GetChatHistoryResponse, error)
+
+	// GetChatHistoryWithResponse Read a chat's messages, one page at a time
+	//
+	// Returns the messages of one chat, oldest first, with what the chat is about.
+	// Give `messageIdFrom` in the body to start at that message (it and every later
+	// one); leave it out to start at the beginning. Results come in pages: pass the
+	// `paging.nextPageToken` of one answer as `page_token` (or `pageToken`) to get the
+	// next page; the last page carries no token.
+	//
+	// Quota: 10,000 requests per hour. `limit` must not exceed 100 (the Market's
+	// default is 50). Token access needed (API-Key tokens): `communication`,
+	// `all-methods` or `all-methods:read-only`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/businesses/{businessId}/chats/history (the `GetChatHistory` operationId).
+	GetChatHistoryWithResponse(ctx context.Context, businessID BusinessID, params *GetChatHistoryParams, body GetChatHistoryJSONRequestBody, reqEditors ...RequestEditorFn) (*GetChatHistoryResponse, error)
+
+	// GetChatMessageWithResponse Read one message of a chat
+	//
+	// Returns one message of a chat by its id: who wrote it, when, its text and the
+	// files attached to it. The Market can also notify an integration of new messages
+	// with a POST notification, which names the message to read here.
+	//
+	// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+	// `communication`, `all-methods` or `all-methods:read-only`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v2/businesses/{businessId}/chats/message (the `GetChatMessage` operationId).
+	GetChatMessageWithResponse(ctx context.Context, businessID BusinessID, params *GetChatMessageParams, reqEditors ...RequestEditorFn) (*GetChatMessageResponse, error)
+
+	// SendMessageToChatWithBodyWithResponse Write a text message to a chat
+	//
+	// Sends a text message from the seller to the chat. A 200 answer (with no result)
+	// means the message was sent. Sending is not idempotent: repeating the call sends
+	// the message again, so after an unclear failure read the chat's history before
+	// retrying.
+	//
+	// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+	// `communication` or `all-methods`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/businesses/{businessId}/chats/message (the `SendMessageToChat` operationId).
+	SendMessageToChatWithBodyWithResponse(ctx context.Context, businessID BusinessID, params *SendMessageToChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendMessageToChatResponse, error)
+
+	// SendMessageToChatWithResponse Write a text message to a chat
+	//
+	// Sends a text message from the seller to the chat. A 200 answer (with no result)
+	// means the message was sent. Sending is not idempotent: repeating the call sends
+	// the message again, so after an unclear failure read the chat's history before
+	// retrying.
+	//
+	// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+	// `communication` or `all-methods`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v2/businesses/{businessId}/chats/message (the `SendMessageToChat` operationId).
+	SendMessageToChatWithResponse(ctx context.Context, businessID BusinessID, params *SendMessageToChatParams, body SendMessageToChatJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageToChatResponse, error)
 
 	// CreateChatWithBodyWithResponse Start a chat with a customer (or get the one already started)
 	//
@@ -883,6 +1539,590 @@ func (r GetChatsResponse) ContentType() string {
 	return ""
 }
 
+// SendFileToChatResponse200Headers the declared response headers of an HTTP 200 response for SendFileToChat
+type SendFileToChatResponse200Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// SendFileToChatResponse400Headers the declared response headers of an HTTP 400 response for SendFileToChat
+type SendFileToChatResponse400Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// SendFileToChatResponse401Headers the declared response headers of an HTTP 401 response for SendFileToChat
+type SendFileToChatResponse401Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// SendFileToChatResponse403Headers the declared response headers of an HTTP 403 response for SendFileToChat
+type SendFileToChatResponse403Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// SendFileToChatResponse404Headers the declared response headers of an HTTP 404 response for SendFileToChat
+type SendFileToChatResponse404Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// SendFileToChatResponse420Headers the declared response headers of an HTTP 420 response for SendFileToChat
+type SendFileToChatResponse420Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// SendFileToChatResponse500Headers the declared response headers of an HTTP 500 response for SendFileToChat
+type SendFileToChatResponse500Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+type SendFileToChatResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmptyEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON420 the response for an HTTP 420 `application/json` response
+	JSON420 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SendFileToChatResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SendFileToChatResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SendFileToChatResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SendFileToChatResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SendFileToChatResponse404Headers
+	// Headers420 the parsed response headers for an HTTP 420 response
+	Headers420 *SendFileToChatResponse420Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SendFileToChatResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendFileToChatResponse) GetJSON200() *EmptyEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendFileToChatResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendFileToChatResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendFileToChatResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendFileToChatResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON420 returns the response for an HTTP 420 `application/json` response
+func (r SendFileToChatResponse) GetJSON420() *RateLimited {
+	return r.JSON420
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendFileToChatResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SendFileToChatResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendFileToChatResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendFileToChatResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendFileToChatResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetChatHistoryResponse200Headers the declared response headers of an HTTP 200 response for GetChatHistory
+type GetChatHistoryResponse200Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// GetChatHistoryResponse400Headers the declared response headers of an HTTP 400 response for GetChatHistory
+type GetChatHistoryResponse400Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// GetChatHistoryResponse401Headers the declared response headers of an HTTP 401 response for GetChatHistory
+type GetChatHistoryResponse401Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// GetChatHistoryResponse403Headers the declared response headers of an HTTP 403 response for GetChatHistory
+type GetChatHistoryResponse403Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// GetChatHistoryResponse404Headers the declared response headers of an HTTP 404 response for GetChatHistory
+type GetChatHistoryResponse404Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// GetChatHistoryResponse420Headers the declared response headers of an HTTP 420 response for GetChatHistory
+type GetChatHistoryResponse420Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// GetChatHistoryResponse500Headers the declared response headers of an HTTP 500 response for GetChatHistory
+type GetChatHistoryResponse500Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+type GetChatHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GetChatHistoryEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON420 the response for an HTTP 420 `application/json` response
+	JSON420 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetChatHistoryResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetChatHistoryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetChatHistoryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetChatHistoryResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetChatHistoryResponse404Headers
+	// Headers420 the parsed response headers for an HTTP 420 response
+	Headers420 *GetChatHistoryResponse420Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetChatHistoryResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetChatHistoryResponse) GetJSON200() *GetChatHistoryEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetChatHistoryResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetChatHistoryResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetChatHistoryResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetChatHistoryResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON420 returns the response for an HTTP 420 `application/json` response
+func (r GetChatHistoryResponse) GetJSON420() *RateLimited {
+	return r.JSON420
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetChatHistoryResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetChatHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetChatHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetChatHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetChatHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetChatMessageResponse200Headers the declared response headers of an HTTP 200 response for GetChatMessage
+type GetChatMessageResponse200Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// GetChatMessageResponse400Headers the declared response headers of an HTTP 400 response for GetChatMessage
+type GetChatMessageResponse400Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// GetChatMessageResponse401Headers the declared response headers of an HTTP 401 response for GetChatMessage
+type GetChatMessageResponse401Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// GetChatMessageResponse403Headers the declared response headers of an HTTP 403 response for GetChatMessage
+type GetChatMessageResponse403Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// GetChatMessageResponse404Headers the declared response headers of an HTTP 404 response for GetChatMessage
+type GetChatMessageResponse404Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// GetChatMessageResponse420Headers the declared response headers of an HTTP 420 response for GetChatMessage
+type GetChatMessageResponse420Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// GetChatMessageResponse500Headers the declared response headers of an HTTP 500 response for GetChatMessage
+type GetChatMessageResponse500Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+type GetChatMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GetChatMessageEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON420 the response for an HTTP 420 `application/json` response
+	JSON420 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetChatMessageResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetChatMessageResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetChatMessageResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetChatMessageResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetChatMessageResponse404Headers
+	// Headers420 the parsed response headers for an HTTP 420 response
+	Headers420 *GetChatMessageResponse420Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetChatMessageResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetChatMessageResponse) GetJSON200() *GetChatMessageEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetChatMessageResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetChatMessageResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetChatMessageResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetChatMessageResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON420 returns the response for an HTTP 420 `application/json` response
+func (r GetChatMessageResponse) GetJSON420() *RateLimited {
+	return r.JSON420
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetChatMessageResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetChatMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetChatMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetChatMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetChatMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendMessageToChatResponse200Headers the declared response headers of an HTTP 200 response for SendMessageToChat
+type SendMessageToChatResponse200Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// SendMessageToChatResponse400Headers the declared response headers of an HTTP 400 response for SendMessageToChat
+type SendMessageToChatResponse400Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// SendMessageToChatResponse401Headers the declared response headers of an HTTP 401 response for SendMessageToChat
+type SendMessageToChatResponse401Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// SendMessageToChatResponse403Headers the declared response headers of an HTTP 403 response for SendMessageToChat
+type SendMessageToChatResponse403Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// SendMessageToChatResponse404Headers the declared response headers of an HTTP 404 response for SendMessageToChat
+type SendMessageToChatResponse404Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// SendMessageToChatResponse420Headers the declared response headers of an HTTP 420 response for SendMessageToChat
+type SendMessageToChatResponse420Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+// SendMessageToChatResponse500Headers the declared response headers of an HTTP 500 response for SendMessageToChat
+type SendMessageToChatResponse500Headers struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+type SendMessageToChatResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmptyEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON420 the response for an HTTP 420 `application/json` response
+	JSON420 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SendMessageToChatResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SendMessageToChatResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SendMessageToChatResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SendMessageToChatResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SendMessageToChatResponse404Headers
+	// Headers420 the parsed response headers for an HTTP 420 response
+	Headers420 *SendMessageToChatResponse420Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SendMessageToChatResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendMessageToChatResponse) GetJSON200() *EmptyEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendMessageToChatResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendMessageToChatResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SendMessageToChatResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SendMessageToChatResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON420 returns the response for an HTTP 420 `application/json` response
+func (r SendMessageToChatResponse) GetJSON420() *RateLimited {
+	return r.JSON420
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SendMessageToChatResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SendMessageToChatResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendMessageToChatResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendMessageToChatResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendMessageToChatResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateChatResponse200Headers the declared response headers of an HTTP 200 response for CreateChat
 type CreateChatResponse200Headers struct {
 	XRateLimitResourceLimit     *int64
@@ -1053,7 +2293,8 @@ func (c *ClientWithResponses) GetChatWithResponse(ctx context.Context, businessI
 // Returns the chats of the business that match every filter given in the body
 // (filters combine with AND; an absent filter does not restrict). Results come in
 // pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-// next page; the last page carries no token.
+// next page; the last page carries no token. The Market also takes the token as
+// `pageToken`, the spelling of its newer documentation.
 //
 // Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 // (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -1074,7 +2315,8 @@ func (c *ClientWithResponses) GetChatsWithBodyWithResponse(ctx context.Context, 
 // Returns the chats of the business that match every filter given in the body
 // (filters combine with AND; an absent filter does not restrict). Results come in
 // pages: pass the `paging.nextPageToken` of one answer as `page_token` to get the
-// next page; the last page carries no token.
+// next page; the last page carries no token. The Market also takes the token as
+// `pageToken`, the spelling of its newer documentation.
 //
 // Quota: 10,000 requests per hour. `limit` must not exceed 20. Token access needed
 // (API-Key tokens): `communication`, `all-methods` or `all-methods:read-only`.
@@ -1088,6 +2330,136 @@ func (c *ClientWithResponses) GetChatsWithResponse(ctx context.Context, business
 		return nil, err
 	}
 	return ParseGetChatsResponse(rsp)
+}
+
+// SendFileToChatWithBodyWithResponse Send a file to a chat
+//
+// Sends one file from the seller to the chat, as the `file` part of a
+// multipart/form-data body. The file may be at most 5 MB (see `x-max-file-size` on
+// the part). A 200 answer (with no result) means the file was sent. Sending is not
+// idempotent: repeating the call sends the file again, so after an unclear failure
+// read the chat's history before retrying.
+//
+// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+// `communication` or `all-methods`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/businesses/{businessId}/chats/file/send (the `SendFileToChat` operationId).
+func (c *ClientWithResponses) SendFileToChatWithBodyWithResponse(ctx context.Context, businessID BusinessID, params *SendFileToChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendFileToChatResponse, error) {
+	rsp, err := c.SendFileToChatWithBody(ctx, businessID, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendFileToChatResponse(rsp)
+}
+
+// GetChatHistoryWithBodyWithResponse Read a chat's messages, one page at a time
+//
+// Returns the messages of one chat, oldest first, with what the chat is about.
+// Give `messageIdFrom` in the body to start at that message (it and every later
+// one); leave it out to start at the beginning. Results come in pages: pass the
+// `paging.nextPageToken` of one answer as `page_token` (or `pageToken`) to get the
+// next page; the last page carries no token.
+//
+// Quota: 10,000 requests per hour. `limit` must not exceed 100 (the Market's
+// default is 50). Token access needed (API-Key tokens): `communication`,
+// `all-methods` or `all-methods:read-only`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/businesses/{businessId}/chats/history (the `GetChatHistory` operationId).
+func (c *ClientWithResponses) GetChatHistoryWithBodyWithResponse(ctx context.Context, businessID BusinessID, params *GetChatHistoryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GetChatHistoryResponse, error) {
+	rsp, err := c.GetChatHistoryWithBody(ctx, businessID, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetChatHistoryResponse(rsp)
+}
+
+// GetChatHistoryWithResponse Read a chat's messages, one page at a time
+//
+// Returns the messages of one chat, oldest first, with what the chat is about.
+// Give `messageIdFrom` in the body to start at that message (it and every later
+// one); leave it out to start at the beginning. Results come in pages: pass the
+// `paging.nextPageToken` of one answer as `page_token` (or `pageToken`) to get the
+// next page; the last page carries no token.
+//
+// Quota: 10,000 requests per hour. `limit` must not exceed 100 (the Market's
+// default is 50). Token access needed (API-Key tokens): `communication`,
+// `all-methods` or `all-methods:read-only`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/businesses/{businessId}/chats/history (the `GetChatHistory` operationId).
+func (c *ClientWithResponses) GetChatHistoryWithResponse(ctx context.Context, businessID BusinessID, params *GetChatHistoryParams, body GetChatHistoryJSONRequestBody, reqEditors ...RequestEditorFn) (*GetChatHistoryResponse, error) {
+	rsp, err := c.GetChatHistory(ctx, businessID, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetChatHistoryResponse(rsp)
+}
+
+// GetChatMessageWithResponse Read one message of a chat
+//
+// Returns one message of a chat by its id: who wrote it, when, its text and the
+// files attached to it. The Market can also notify an integration of new messages
+// with a POST notification, which names the message to read here.
+//
+// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+// `communication`, `all-methods` or `all-methods:read-only`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v2/businesses/{businessId}/chats/message (the `GetChatMessage` operationId).
+func (c *ClientWithResponses) GetChatMessageWithResponse(ctx context.Context, businessID BusinessID, params *GetChatMessageParams, reqEditors ...RequestEditorFn) (*GetChatMessageResponse, error) {
+	rsp, err := c.GetChatMessage(ctx, businessID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetChatMessageResponse(rsp)
+}
+
+// SendMessageToChatWithBodyWithResponse Write a text message to a chat
+//
+// Sends a text message from the seller to the chat. A 200 answer (with no result)
+// means the message was sent. Sending is not idempotent: repeating the call sends
+// the message again, so after an unclear failure read the chat's history before
+// retrying.
+//
+// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+// `communication` or `all-methods`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/businesses/{businessId}/chats/message (the `SendMessageToChat` operationId).
+func (c *ClientWithResponses) SendMessageToChatWithBodyWithResponse(ctx context.Context, businessID BusinessID, params *SendMessageToChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendMessageToChatResponse, error) {
+	rsp, err := c.SendMessageToChatWithBody(ctx, businessID, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendMessageToChatResponse(rsp)
+}
+
+// SendMessageToChatWithResponse Write a text message to a chat
+//
+// Sends a text message from the seller to the chat. A 200 answer (with no result)
+// means the message was sent. Sending is not idempotent: repeating the call sends
+// the message again, so after an unclear failure read the chat's history before
+// retrying.
+//
+// Quota: 1,000 requests per hour. Token access needed (API-Key tokens):
+// `communication` or `all-methods`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v2/businesses/{businessId}/chats/message (the `SendMessageToChat` operationId).
+func (c *ClientWithResponses) SendMessageToChatWithResponse(ctx context.Context, businessID BusinessID, params *SendMessageToChatParams, body SendMessageToChatJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageToChatResponse, error) {
+	rsp, err := c.SendMessageToChat(ctx, businessID, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendMessageToChatResponse(rsp)
 }
 
 // CreateChatWithBodyWithResponse Start a chat with a customer (or get the one already started)
@@ -1583,6 +2955,962 @@ func ParseGetChatsResponse(rsp *http.Response) (*GetChatsResponse, error) {
 		response.Headers420 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetChatsResponse500Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendFileToChatResponse parses an HTTP response from a SendFileToChatWithResponse call
+func ParseSendFileToChatResponse(rsp *http.Response) (*SendFileToChatResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendFileToChatResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmptyEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 420:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON420 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SendFileToChatResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SendFileToChatResponse400Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SendFileToChatResponse401Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SendFileToChatResponse403Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SendFileToChatResponse404Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 420:
+		var headers SendFileToChatResponse420Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers420 = &headers
+	case rsp.StatusCode == 500:
+		var headers SendFileToChatResponse500Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetChatHistoryResponse parses an HTTP response from a GetChatHistoryWithResponse call
+func ParseGetChatHistoryResponse(rsp *http.Response) (*GetChatHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetChatHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GetChatHistoryEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 420:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON420 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetChatHistoryResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetChatHistoryResponse400Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetChatHistoryResponse401Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetChatHistoryResponse403Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetChatHistoryResponse404Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 420:
+		var headers GetChatHistoryResponse420Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers420 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetChatHistoryResponse500Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetChatMessageResponse parses an HTTP response from a GetChatMessageWithResponse call
+func ParseGetChatMessageResponse(rsp *http.Response) (*GetChatMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetChatMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GetChatMessageEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 420:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON420 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetChatMessageResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetChatMessageResponse400Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetChatMessageResponse401Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetChatMessageResponse403Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetChatMessageResponse404Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 420:
+		var headers GetChatMessageResponse420Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers420 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetChatMessageResponse500Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendMessageToChatResponse parses an HTTP response from a SendMessageToChatWithResponse call
+func ParseSendMessageToChatResponse(rsp *http.Response) (*SendMessageToChatResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendMessageToChatResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmptyEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 420:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON420 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SendMessageToChatResponse200Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SendMessageToChatResponse400Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SendMessageToChatResponse401Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SendMessageToChatResponse403Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SendMessageToChatResponse404Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 420:
+		var headers SendMessageToChatResponse420Headers
+		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Remaining"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Resource-Until"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Until", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitResourceUntil = &value
+		}
+		response.Headers420 = &headers
+	case rsp.StatusCode == 500:
+		var headers SendMessageToChatResponse500Headers
 		if values := rsp.Header.Values("X-RateLimit-Resource-Limit"); len(values) > 0 {
 			var value int64
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Resource-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 
 	"github.com/oapi-codegen/runtime"
@@ -24,6 +25,18 @@ type ServerInterface interface {
 	// GetChats List chats, one page at a time
 	// (POST /v2/businesses/{businessId}/chats)
 	GetChats(w http.ResponseWriter, r *http.Request, businessID BusinessID, params GetChatsParams)
+	// SendFileToChat Send a file to a chat
+	// (POST /v2/businesses/{businessId}/chats/file/send)
+	SendFileToChat(w http.ResponseWriter, r *http.Request, businessID BusinessID, params SendFileToChatParams)
+	// GetChatHistory Read a chat's messages, one page at a time
+	// (POST /v2/businesses/{businessId}/chats/history)
+	GetChatHistory(w http.ResponseWriter, r *http.Request, businessID BusinessID, params GetChatHistoryParams)
+	// GetChatMessage Read one message of a chat
+	// (GET /v2/businesses/{businessId}/chats/message)
+	GetChatMessage(w http.ResponseWriter, r *http.Request, businessID BusinessID, params GetChatMessageParams)
+	// SendMessageToChat Write a text message to a chat
+	// (POST /v2/businesses/{businessId}/chats/message)
+	SendMessageToChat(w http.ResponseWriter, r *http.Request, businessID BusinessID, params SendMessageToChatParams)
 	// CreateChat Start a chat with a customer (or get the one already started)
 	// (POST /v2/businesses/{businessId}/chats/new)
 	CreateChat(w http.ResponseWriter, r *http.Request, businessID BusinessID)
@@ -124,8 +137,241 @@ func (siw *ServerInterfaceWrapper) GetChats(w http.ResponseWriter, r *http.Reque
 		return
 	}
 
+	// ------------- Optional query parameter "pageToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageToken", r.URL.Query(), &params.PageTokenCamelCase, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "pageToken"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "pageToken", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetChats(w, r, businessID, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SendFileToChat operation middleware
+func (siw *ServerInterfaceWrapper) SendFileToChat(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "businessId" -------------
+	var businessID BusinessID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "businessId", r.PathValue("businessId"), &businessID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "businessId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendFileToChatParams
+
+	// ------------- Required query parameter "chatId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "chatId", r.URL.Query(), &params.ChatID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "chatId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "chatId", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SendFileToChat(w, r, businessID, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetChatHistory operation middleware
+func (siw *ServerInterfaceWrapper) GetChatHistory(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "businessId" -------------
+	var businessID BusinessID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "businessId", r.PathValue("businessId"), &businessID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "businessId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetChatHistoryParams
+
+	// ------------- Required query parameter "chatId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "chatId", r.URL.Query(), &params.ChatID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "chatId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "chatId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", r.URL.Query(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "page_token"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "page_token", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "pageToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageToken", r.URL.Query(), &params.PageTokenCamelCase, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "pageToken"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "pageToken", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetChatHistory(w, r, businessID, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetChatMessage operation middleware
+func (siw *ServerInterfaceWrapper) GetChatMessage(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "businessId" -------------
+	var businessID BusinessID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "businessId", r.PathValue("businessId"), &businessID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "businessId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetChatMessageParams
+
+	// ------------- Required query parameter "chatId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "chatId", r.URL.Query(), &params.ChatID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "chatId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "chatId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Required query parameter "messageId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "messageId", r.URL.Query(), &params.MessageID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "messageId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "messageId", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetChatMessage(w, r, businessID, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SendMessageToChat operation middleware
+func (siw *ServerInterfaceWrapper) SendMessageToChat(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "businessId" -------------
+	var businessID BusinessID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "businessId", r.PathValue("businessId"), &businessID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "businessId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SendMessageToChatParams
+
+	// ------------- Required query parameter "chatId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "chatId", r.URL.Query(), &params.ChatID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "chatId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "chatId", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SendMessageToChat(w, r, businessID, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -284,6 +530,10 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v2/businesses/{businessId}/chats/new", wrapper.CreateChat)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v2/businesses/{businessId}/chat", wrapper.GetChat)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v2/businesses/{businessId}/chats", wrapper.GetChats)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v2/businesses/{businessId}/chats/history", wrapper.GetChatHistory)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v2/businesses/{businessId}/chats/message", wrapper.GetChatMessage)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v2/businesses/{businessId}/chats/message", wrapper.SendMessageToChat)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v2/businesses/{businessId}/chats/file/send", wrapper.SendFileToChat)
 
 	return m
 }
@@ -713,6 +963,725 @@ func (response GetChats500JSONResponse) VisitGetChatsResponse(w http.ResponseWri
 	return err
 }
 
+type SendFileToChatRequestObject struct {
+	BusinessID BusinessID `json:"businessId"`
+	Params     SendFileToChatParams
+	Body       *multipart.Reader
+}
+
+type SendFileToChatResponseObject interface {
+	VisitSendFileToChatResponse(w http.ResponseWriter) error
+}
+
+type SendFileToChat200ResponseHeaders struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+type SendFileToChat200JSONResponse struct {
+	Body    EmptyEnvelope
+	Headers SendFileToChat200ResponseHeaders
+}
+
+func (response SendFileToChat200JSONResponse) VisitSendFileToChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendFileToChat400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendFileToChat400JSONResponse) VisitSendFileToChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendFileToChat401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendFileToChat401JSONResponse) VisitSendFileToChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendFileToChat403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SendFileToChat403JSONResponse) VisitSendFileToChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendFileToChat404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendFileToChat404JSONResponse) VisitSendFileToChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendFileToChat420JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response SendFileToChat420JSONResponse) VisitSendFileToChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(420)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendFileToChat500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendFileToChat500JSONResponse) VisitSendFileToChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatHistoryRequestObject struct {
+	BusinessID BusinessID `json:"businessId"`
+	Params     GetChatHistoryParams
+	Body       *GetChatHistoryJSONRequestBody
+}
+
+type GetChatHistoryResponseObject interface {
+	VisitGetChatHistoryResponse(w http.ResponseWriter) error
+}
+
+type GetChatHistory200ResponseHeaders struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+type GetChatHistory200JSONResponse struct {
+	Body    GetChatHistoryEnvelope
+	Headers GetChatHistory200ResponseHeaders
+}
+
+func (response GetChatHistory200JSONResponse) VisitGetChatHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatHistory400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetChatHistory400JSONResponse) VisitGetChatHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatHistory401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetChatHistory401JSONResponse) VisitGetChatHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatHistory403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetChatHistory403JSONResponse) VisitGetChatHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatHistory404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetChatHistory404JSONResponse) VisitGetChatHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatHistory420JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetChatHistory420JSONResponse) VisitGetChatHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(420)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatHistory500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetChatHistory500JSONResponse) VisitGetChatHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatMessageRequestObject struct {
+	BusinessID BusinessID `json:"businessId"`
+	Params     GetChatMessageParams
+}
+
+type GetChatMessageResponseObject interface {
+	VisitGetChatMessageResponse(w http.ResponseWriter) error
+}
+
+type GetChatMessage200ResponseHeaders struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+type GetChatMessage200JSONResponse struct {
+	Body    GetChatMessageEnvelope
+	Headers GetChatMessage200ResponseHeaders
+}
+
+func (response GetChatMessage200JSONResponse) VisitGetChatMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatMessage400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetChatMessage400JSONResponse) VisitGetChatMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatMessage401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetChatMessage401JSONResponse) VisitGetChatMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatMessage403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetChatMessage403JSONResponse) VisitGetChatMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatMessage404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetChatMessage404JSONResponse) VisitGetChatMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatMessage420JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response GetChatMessage420JSONResponse) VisitGetChatMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(420)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatMessage500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetChatMessage500JSONResponse) VisitGetChatMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessageToChatRequestObject struct {
+	BusinessID BusinessID `json:"businessId"`
+	Params     SendMessageToChatParams
+	Body       *SendMessageToChatJSONRequestBody
+}
+
+type SendMessageToChatResponseObject interface {
+	VisitSendMessageToChatResponse(w http.ResponseWriter) error
+}
+
+type SendMessageToChat200ResponseHeaders struct {
+	XRateLimitResourceLimit     *int64
+	XRateLimitResourceRemaining *int64
+	XRateLimitResourceUntil     *string
+}
+
+type SendMessageToChat200JSONResponse struct {
+	Body    EmptyEnvelope
+	Headers SendMessageToChat200ResponseHeaders
+}
+
+func (response SendMessageToChat200JSONResponse) VisitSendMessageToChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessageToChat400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SendMessageToChat400JSONResponse) VisitSendMessageToChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessageToChat401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SendMessageToChat401JSONResponse) VisitSendMessageToChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessageToChat403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SendMessageToChat403JSONResponse) VisitSendMessageToChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessageToChat404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SendMessageToChat404JSONResponse) VisitSendMessageToChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessageToChat420JSONResponse struct{ RateLimitedJSONResponse }
+
+func (response SendMessageToChat420JSONResponse) VisitSendMessageToChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(420)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessageToChat500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SendMessageToChat500JSONResponse) VisitSendMessageToChatResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitResourceLimit != nil {
+		w.Header().Set("X-RateLimit-Resource-Limit", fmt.Sprint(*response.Headers.XRateLimitResourceLimit))
+	}
+	if response.Headers.XRateLimitResourceRemaining != nil {
+		w.Header().Set("X-RateLimit-Resource-Remaining", fmt.Sprint(*response.Headers.XRateLimitResourceRemaining))
+	}
+	if response.Headers.XRateLimitResourceUntil != nil {
+		w.Header().Set("X-RateLimit-Resource-Until", fmt.Sprint(*response.Headers.XRateLimitResourceUntil))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateChatRequestObject struct {
 	BusinessID BusinessID `json:"businessId"`
 	Body       *CreateChatJSONRequestBody
@@ -900,6 +1869,18 @@ type StrictServerInterface interface {
 	// GetChats List chats, one page at a time
 	// (POST /v2/businesses/{businessId}/chats)
 	GetChats(ctx context.Context, request GetChatsRequestObject) (GetChatsResponseObject, error)
+	// SendFileToChat Send a file to a chat
+	// (POST /v2/businesses/{businessId}/chats/file/send)
+	SendFileToChat(ctx context.Context, request SendFileToChatRequestObject) (SendFileToChatResponseObject, error)
+	// GetChatHistory Read a chat's messages, one page at a time
+	// (POST /v2/businesses/{businessId}/chats/history)
+	GetChatHistory(ctx context.Context, request GetChatHistoryRequestObject) (GetChatHistoryResponseObject, error)
+	// GetChatMessage Read one message of a chat
+	// (GET /v2/businesses/{businessId}/chats/message)
+	GetChatMessage(ctx context.Context, request GetChatMessageRequestObject) (GetChatMessageResponseObject, error)
+	// SendMessageToChat Write a text message to a chat
+	// (POST /v2/businesses/{businessId}/chats/message)
+	SendMessageToChat(ctx context.Context, request SendMessageToChatRequestObject) (SendMessageToChatResponseObject, error)
 	// CreateChat Start a chat with a customer (or get the one already started)
 	// (POST /v2/businesses/{businessId}/chats/new)
 	CreateChat(ctx context.Context, request CreateChatRequestObject) (CreateChatResponseObject, error)
@@ -998,6 +1979,135 @@ func (sh *strictHandler) GetChats(w http.ResponseWriter, r *http.Request, busine
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetChatsResponseObject); ok {
 		if err := validResponse.VisitGetChatsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SendFileToChat operation middleware
+func (sh *strictHandler) SendFileToChat(w http.ResponseWriter, r *http.Request, businessID BusinessID, params SendFileToChatParams) {
+	var request SendFileToChatRequestObject
+
+	request.BusinessID = businessID
+	request.Params = params
+
+	if reader, err := r.MultipartReader(); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode multipart body: %w", err))
+		return
+	} else {
+		request.Body = reader
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SendFileToChat(ctx, request.(SendFileToChatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendFileToChat")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SendFileToChatResponseObject); ok {
+		if err := validResponse.VisitSendFileToChatResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetChatHistory operation middleware
+func (sh *strictHandler) GetChatHistory(w http.ResponseWriter, r *http.Request, businessID BusinessID, params GetChatHistoryParams) {
+	var request GetChatHistoryRequestObject
+
+	request.BusinessID = businessID
+	request.Params = params
+
+	var body GetChatHistoryJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetChatHistory(ctx, request.(GetChatHistoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetChatHistory")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetChatHistoryResponseObject); ok {
+		if err := validResponse.VisitGetChatHistoryResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetChatMessage operation middleware
+func (sh *strictHandler) GetChatMessage(w http.ResponseWriter, r *http.Request, businessID BusinessID, params GetChatMessageParams) {
+	var request GetChatMessageRequestObject
+
+	request.BusinessID = businessID
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetChatMessage(ctx, request.(GetChatMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetChatMessage")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetChatMessageResponseObject); ok {
+		if err := validResponse.VisitGetChatMessageResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SendMessageToChat operation middleware
+func (sh *strictHandler) SendMessageToChat(w http.ResponseWriter, r *http.Request, businessID BusinessID, params SendMessageToChatParams) {
+	var request SendMessageToChatRequestObject
+
+	request.BusinessID = businessID
+	request.Params = params
+
+	var body SendMessageToChatJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SendMessageToChat(ctx, request.(SendMessageToChatRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendMessageToChat")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SendMessageToChatResponseObject); ok {
+		if err := validResponse.VisitSendMessageToChatResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {

@@ -5,6 +5,8 @@ package api
 
 import (
 	"time"
+
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for ChatContextIdentifiableType.
@@ -40,6 +42,30 @@ func (e ChatContextType) Valid() bool {
 	case ChatContextTypeOrder:
 		return true
 	case ChatContextTypeReturn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatMessageSender.
+const (
+	ChatMessageSenderCustomer ChatMessageSender = "CUSTOMER"
+	ChatMessageSenderMarket   ChatMessageSender = "MARKET"
+	ChatMessageSenderPartner  ChatMessageSender = "PARTNER"
+	ChatMessageSenderSupport  ChatMessageSender = "SUPPORT"
+)
+
+// Valid indicates whether the value is a known member of the ChatMessageSender enum.
+func (e ChatMessageSender) Valid() bool {
+	switch e {
+	case ChatMessageSenderCustomer:
+		return true
+	case ChatMessageSenderMarket:
+		return true
+	case ChatMessageSenderPartner:
+		return true
+	case ChatMessageSenderSupport:
 		return true
 	default:
 		return false
@@ -250,6 +276,89 @@ type ChatFullContext struct {
 	Type ChatContextType `json:"type"`
 }
 
+// ChatHistory One page of a chat's messages, with what the chat is about.
+//
+// Example: {"context":{"campaignId":21000001,"orderId":43000001,"type":"ORDER"},"messages":[{"createdAt":"2017-11-21T00:00:00+03:00","message":"Hello! When will my order arrive?","messageId":1000001,"sender":"CUSTOMER"},{"createdAt":"2017-11-21T00:05:00+03:00","message":"Tomorrow before noon. Here is your receipt.","messageId":1000002,"payload":[{"name":"receipt.pdf","size":48213,"url":"https://example.com/chat-files/receipt.pdf"}],"sender":"PARTNER"}],"paging":{"nextPageToken":"eyBuZXh0SWQ6IDIzNDIgfQ=="}}
+type ChatHistory struct {
+	// Context What a chat is about, with the customer and the store.
+	//
+	// Example: {"campaignId":21000001,"customer":{"name":"Ivan P.","publicId":"e3f2a9c0d1"},"orderId":43000001,"type":"ORDER"}
+	Context ChatFullContext `json:"context"`
+
+	// Messages The messages on this page.
+	Messages []ChatMessage `json:"messages"`
+
+	// OrderID Id of the order. Deprecated; read `context.orderId` instead.
+	//
+	// Example: 43000001
+	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+	OrderID *int64 `json:"orderId,omitempty"`
+
+	// Paging Where the next page starts.
+	//
+	// Example: {"nextPageToken":"eyBuZXh0SWQ6IDIzNDIgfQ=="}
+	Paging *Pager `json:"paging,omitempty"`
+}
+
+// ChatMessage One message of a chat. It carries text (`message`), attached files (`payload`)
+// or both; either may be missing when the other is there.
+//
+// Example: {"createdAt":"2017-11-21T00:00:00+03:00","message":"Hello! When will my order arrive?","messageId":1000001,"sender":"CUSTOMER"}
+type ChatMessage struct {
+	// CreatedAt When the message was written (ISO 8601 with a UTC offset).
+	//
+	// Example: 2017-11-21T00:00:00+03:00
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Message The text of the message. May be missing when files are attached.
+	//
+	// Example: Hello! When will my order arrive?
+	Message *string `json:"message,omitempty"`
+
+	// MessageID Id of the message.
+	//
+	// Example: 1000001
+	MessageID int64 `json:"messageId"`
+
+	// Payload The files attached to the message. May be missing when there is text.
+	//
+	// Example: [{"name":"receipt.pdf","size":48213,"url":"https://example.com/chat-files/receipt.pdf"}]
+	Payload []ChatMessagePayload `json:"payload,omitempty"`
+
+	// Sender Who wrote a message: PARTNER, the seller; CUSTOMER, the customer; MARKET, the
+	// Market itself (an automatic message); SUPPORT, a person from the Market's support.
+	//
+	//
+	// Example: CUSTOMER
+	Sender ChatMessageSender `json:"sender"`
+}
+
+// ChatMessagePayload One file attached to a message.
+//
+// Example: {"name":"receipt.pdf","size":48213,"url":"https://example.com/chat-files/receipt.pdf"}
+type ChatMessagePayload struct {
+	// Name The file's name.
+	//
+	// Example: receipt.pdf
+	Name string `json:"name"`
+
+	// Size The file's size in bytes.
+	//
+	// Example: 48213
+	Size int32 `json:"size"`
+
+	// URL Where to download the file.
+	//
+	// Example: https://example.com/chat-files/receipt.pdf
+	URL string `json:"url"`
+}
+
+// ChatMessageSender Who wrote a message: PARTNER, the seller; CUSTOMER, the customer; MARKET, the
+// Market itself (an automatic message); SUPPORT, a person from the Market's support.
+//
+// Example: CUSTOMER
+type ChatMessageSender string
+
 // ChatStatus Where a chat stands: NEW, just started; WAITING_FOR_CUSTOMER, the customer should
 // answer; WAITING_FOR_PARTNER, the seller should answer; WAITING_FOR_ARBITER, an
 // arbiter should answer; WAITING_FOR_MARKET, the Market should answer; FINISHED,
@@ -318,11 +427,22 @@ type CreateChatResult struct {
 	ChatID int64 `json:"chatId"`
 }
 
+// EmptyEnvelope An answer that carries only its status (sendMessageToChat, sendFileToChat).
+//
+// Example: {"status":"OK"}
+type EmptyEnvelope struct {
+	// Status Outcome of the request: OK when it succeeded, ERROR when processing failed.
+	//
+	//
+	// Example: OK
+	Status ResponseStatus `json:"status"`
+}
+
 // ErrorEnvelope The body of every error answer.
 //
 // Example: {"errors":[{"code":"NOT_FOUND","message":"chat 12345 not found"}],"status":"ERROR"}
 type ErrorEnvelope struct {
-	// Errors The errors found, at least one.
+	// Errors The errors found, at least one; the Market may also send `null`.
 	Errors []APIError `json:"errors,omitempty"`
 
 	// Status Outcome of the request: OK when it succeeded, ERROR when processing failed.
@@ -348,6 +468,52 @@ type GetChatEnvelope struct {
 	Status ResponseStatus `json:"status"`
 }
 
+// GetChatHistoryEnvelope The answer of getChatHistory.
+//
+// Example: {"result":{"context":{"type":"DIRECT"},"messages":[{"createdAt":"2017-11-21T00:00:00+03:00","message":"Is this available in blue?","messageId":1000001,"sender":"CUSTOMER"}]},"status":"OK"}
+type GetChatHistoryEnvelope struct {
+	// Result One page of a chat's messages, with what the chat is about.
+	//
+	// Example: {"context":{"campaignId":21000001,"orderId":43000001,"type":"ORDER"},"messages":[{"createdAt":"2017-11-21T00:00:00+03:00","message":"Hello! When will my order arrive?","messageId":1000001,"sender":"CUSTOMER"},{"createdAt":"2017-11-21T00:05:00+03:00","message":"Tomorrow before noon. Here is your receipt.","messageId":1000002,"payload":[{"name":"receipt.pdf","size":48213,"url":"https://example.com/chat-files/receipt.pdf"}],"sender":"PARTNER"}],"paging":{"nextPageToken":"eyBuZXh0SWQ6IDIzNDIgfQ=="}}
+	Result *ChatHistory `json:"result,omitempty"`
+
+	// Status Outcome of the request: OK when it succeeded, ERROR when processing failed.
+	//
+	//
+	// Example: OK
+	Status ResponseStatus `json:"status"`
+}
+
+// GetChatHistoryRequest Where in the chat to start reading.
+//
+// Example: {"messageIdFrom":1000001}
+type GetChatHistoryRequest struct {
+	// MessageIDFrom Id of the first message to return; every later message follows. Left out,
+	// the history starts at the chat's first message.
+	//
+	//
+	// Example: 1000001
+	MessageIDFrom *int64 `json:"messageIdFrom,omitempty"`
+}
+
+// GetChatMessageEnvelope The answer of getChatMessage.
+//
+// Example: {"result":{"createdAt":"2017-11-21T00:05:00+03:00","messageId":1000002,"payload":[{"name":"receipt.pdf","size":48213,"url":"https://example.com/chat-files/receipt.pdf"}],"sender":"PARTNER"},"status":"OK"}
+type GetChatMessageEnvelope struct {
+	// Result One message of a chat. It carries text (`message`), attached files (`payload`)
+	// or both; either may be missing when the other is there.
+	//
+	//
+	// Example: {"createdAt":"2017-11-21T00:00:00+03:00","message":"Hello! When will my order arrive?","messageId":1000001,"sender":"CUSTOMER"}
+	Result *ChatMessage `json:"result,omitempty"`
+
+	// Status Outcome of the request: OK when it succeeded, ERROR when processing failed.
+	//
+	//
+	// Example: OK
+	Status ResponseStatus `json:"status"`
+}
+
 // GetChatsEnvelope The answer of getChats.
 //
 // Example: {"result":{"chats":[]},"status":"OK"}
@@ -365,7 +531,8 @@ type GetChatsEnvelope struct {
 }
 
 // GetChatsRequest Filters for getChats. Every filter given must match (AND); a filter left out does
-// not restrict. A filter given must hold at least one value and no value twice.
+// not restrict. A filter given must hold at least one value and no value twice;
+// `null` counts as left out.
 //
 // Example: {"contextTypes":["ORDER"],"statuses":["NEW","WAITING_FOR_PARTNER"]}
 type GetChatsRequest struct {
@@ -411,8 +578,40 @@ type Pager struct {
 // Example: OK
 type ResponseStatus string
 
+// SendFileToChatRequest The multipart/form-data body of sendFileToChat.
+//
+// Example: {"file":"%PDF-1.4 ..."}
+type SendFileToChatRequest struct {
+	// File The file's contents, at most 5 MB. The documents give the limit only as
+	// "5 MB"; `x-max-file-size` records it in bytes as 5 MiB (5,242,880), the
+	// larger reading, so a client check never refuses a file the Market takes.
+	//
+	//
+	// Example: %PDF-1.4 ...
+	File openapi_types.File `json:"file"`
+}
+
+// SendMessageToChatRequest The text to send.
+//
+// Example: {"message":"Hello! Your order has been handed to the courier."}
+type SendMessageToChatRequest struct {
+	// Message The text of the message, 1 to 4,096 characters.
+	//
+	// Example: Hello! Your order has been handed to the courier.
+	Message string `json:"message"`
+}
+
 // BusinessID Example: 100
 type BusinessID = int64
+
+// ChatID Example: 12345
+type ChatID = int64
+
+// MessageID Example: 1000001
+type MessageID = int64
+
+// PageTokenCamelCase Example: eyBuZXh0SWQ6IDIzNDIgfQ==
+type PageTokenCamelCase = string
 
 // BadRequest The body of every error answer.
 //
@@ -459,10 +658,65 @@ type GetChatsParams struct {
 	// the first page is returned. When it is given, the older `page` and `pageSize`
 	// parameters are ignored.
 	PageToken *string `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// PageTokenCamelCase The page token under the spelling the Market's newer documentation uses; it means
+	// exactly what `page_token` means (the `nextPageToken` of the previous answer). Send
+	// one of the two. When a request carries both, `page_token` wins and `pageToken` is
+	// ignored.
+	PageTokenCamelCase *PageTokenCamelCase `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
+// SendFileToChatParams defines parameters for SendFileToChat.
+type SendFileToChatParams struct {
+	// ChatID Id of the chat.
+	ChatID ChatID `form:"chatId" json:"chatId"`
+}
+
+// GetChatHistoryParams defines parameters for GetChatHistory.
+type GetChatHistoryParams struct {
+	// ChatID Id of the chat.
+	ChatID ChatID `form:"chatId" json:"chatId"`
+
+	// Limit How many messages one page holds, at most 100; 50 when left out.
+	Limit *int32 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// PageToken Which page to return: the `nextPageToken` of the previous answer. Without it
+	// the first page is returned.
+	PageToken *string `form:"page_token,omitempty" json:"page_token,omitempty"`
+
+	// PageTokenCamelCase The page token under the spelling the Market's newer documentation uses; it means
+	// exactly what `page_token` means (the `nextPageToken` of the previous answer). Send
+	// one of the two. When a request carries both, `page_token` wins and `pageToken` is
+	// ignored.
+	PageTokenCamelCase *PageTokenCamelCase `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
+// GetChatMessageParams defines parameters for GetChatMessage.
+type GetChatMessageParams struct {
+	// ChatID Id of the chat.
+	ChatID ChatID `form:"chatId" json:"chatId"`
+
+	// MessageID Id of the message to read.
+	MessageID MessageID `form:"messageId" json:"messageId"`
+}
+
+// SendMessageToChatParams defines parameters for SendMessageToChat.
+type SendMessageToChatParams struct {
+	// ChatID Id of the chat.
+	ChatID ChatID `form:"chatId" json:"chatId"`
 }
 
 // GetChatsJSONRequestBody defines body for GetChats for application/json ContentType.
 type GetChatsJSONRequestBody = GetChatsRequest
+
+// SendFileToChatMultipartRequestBody defines body for SendFileToChat for multipart/form-data ContentType.
+type SendFileToChatMultipartRequestBody = SendFileToChatRequest
+
+// GetChatHistoryJSONRequestBody defines body for GetChatHistory for application/json ContentType.
+type GetChatHistoryJSONRequestBody = GetChatHistoryRequest
+
+// SendMessageToChatJSONRequestBody defines body for SendMessageToChat for application/json ContentType.
+type SendMessageToChatJSONRequestBody = SendMessageToChatRequest
 
 // CreateChatJSONRequestBody defines body for CreateChat for application/json ContentType.
 type CreateChatJSONRequestBody = CreateChatRequest

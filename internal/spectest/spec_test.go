@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,12 +33,26 @@ var rateLimitHeaders = []string{"X-RateLimit-Resource-Limit", "X-RateLimit-Resou
 type operationFacts struct {
 	id, method, path string
 	hourlyLimit      float64
+	scopes           []string
+	// bodyType is the media type of the request body, "" when there is none.
+	bodyType string
+	// query is what a response fixture's request carries: the required query parameters.
+	query string
 }
 
+var (
+	writeScopes = []string{"communication", "all-methods"}
+	readScopes  = []string{"communication", "all-methods", "all-methods:read-only"}
+)
+
 var operations = []operationFacts{
-	{"createChat", http.MethodPost, "/v2/businesses/{businessId}/chats/new", 1000},
-	{"getChat", http.MethodGet, "/v2/businesses/{businessId}/chat", 1000},
-	{"getChats", http.MethodPost, "/v2/businesses/{businessId}/chats", 10000},
+	{"createChat", http.MethodPost, "/v2/businesses/{businessId}/chats/new", 1000, writeScopes, "application/json", ""},
+	{"getChat", http.MethodGet, "/v2/businesses/{businessId}/chat", 1000, readScopes, "", "chatId=1"},
+	{"getChats", http.MethodPost, "/v2/businesses/{businessId}/chats", 10000, readScopes, "application/json", ""},
+	{"getChatHistory", http.MethodPost, "/v2/businesses/{businessId}/chats/history", 10000, readScopes, "application/json", "chatId=1"},
+	{"getChatMessage", http.MethodGet, "/v2/businesses/{businessId}/chats/message", 1000, readScopes, "", "chatId=1&messageId=1"},
+	{"sendMessageToChat", http.MethodPost, "/v2/businesses/{businessId}/chats/message", 1000, writeScopes, "application/json", "chatId=1"},
+	{"sendFileToChat", http.MethodPost, "/v2/businesses/{businessId}/chats/file/send", 1000, writeScopes, "multipart/form-data", "chatId=1"},
 }
 
 func load(t *testing.T) (*openapi3.T, routers.Router) {
@@ -48,7 +64,16 @@ func load(t *testing.T) (*openapi3.T, routers.Router) {
 
 func TestOperationsStatusesAndHeaders(t *testing.T) {
 	doc, _ := load(t)
-	require.Len(t, doc.Paths.Map(), len(operations), "the spec describes exactly the three chat operations")
+	paths := map[string]bool{}
+	for _, op := range operations {
+		paths[op.path] = true
+	}
+	require.Len(t, doc.Paths.Map(), len(paths), "the spec describes exactly the chat operations")
+	n := 0
+	for _, item := range doc.Paths.Map() {
+		n += len(item.Operations())
+	}
+	require.Equal(t, len(operations), n, "the spec describes exactly the seven chat operations")
 	for _, want := range operations {
 		t.Run(want.id, func(t *testing.T) {
 			item := doc.Paths.Find(want.path)
@@ -82,6 +107,27 @@ func TestOperationsStatusesAndHeaders(t *testing.T) {
 			assert.Equal(t, want.hourlyLimit, limit["requests"])
 			assert.Equal(t, "hour", limit["per"])
 			assert.Contains(t, op.Description, formatThousands(int(want.hourlyLimit))+" requests per hour")
+
+			scopes, ok := op.Extensions["x-token-scopes"].([]any)
+			require.True(t, ok, "x-token-scopes recorded")
+			var gotScopes []string
+			for _, sc := range scopes {
+				gotScopes = append(gotScopes, sc.(string))
+				assert.Contains(t, op.Description, "`"+sc.(string)+"`", "the description names scope %s", sc)
+			}
+			assert.Equal(t, want.scopes, gotScopes)
+
+			if want.bodyType == "" {
+				assert.Nil(t, op.RequestBody, "%s takes no body", want.id)
+			} else {
+				require.NotNil(t, op.RequestBody)
+				assert.True(t, op.RequestBody.Value.Required, "%s needs a body", want.id)
+				var types []string
+				for mt := range op.RequestBody.Value.Content {
+					types = append(types, mt)
+				}
+				assert.Equal(t, []string{want.bodyType}, types)
+			}
 		})
 	}
 }
@@ -167,15 +213,15 @@ func TestDocumentedFacts(t *testing.T) {
 	assert.Equal(t, uint64(1), prop("ChatCustomer", "publicId").MinLength)
 	assert.Equal(t, uint64(1), prop("ErrorEnvelope", "errors").MinItems)
 
-	// Filters: at least one value, no value twice; the older ones nullable.
+	// Filters: at least one value, no value twice, null accepted (as the Market's spec
+	// marks every one of them).
 	for _, f := range []string{"orderIds", "contexts", "contextTypes", "types", "statuses"} {
 		p := prop("GetChatsRequest", f)
 		assert.Equal(t, uint64(1), p.MinItems, "%s minItems", f)
 		assert.True(t, p.UniqueItems, "%s uniqueItems", f)
+		assert.True(t, p.Nullable, "%s nullable", f)
 	}
-	for _, f := range []string{"orderIds", "contextTypes", "types", "statuses"} {
-		assert.True(t, prop("GetChatsRequest", f).Nullable, "%s nullable", f)
-	}
+	assert.True(t, prop("ErrorEnvelope", "errors").Nullable, "the Market may send errors: null")
 	assert.Equal(t, "int64", prop("GetChatsRequest", "orderIds").Items.Value.Format)
 
 	// Deprecated where the documents mark it so.
@@ -207,11 +253,147 @@ func TestDocumentedFacts(t *testing.T) {
 	token := getChats.Parameters.GetByInAndName("query", "page_token")
 	require.NotNil(t, token)
 	assert.Equal(t, "string", token.Schema.Value.Type.Slice()[0])
+	assertPageTokenAlias(t, getChats)
 
 	for _, op := range []*openapi3.Operation{getChats, doc.Paths.Find("/v2/businesses/{businessId}/chats/new").Post} {
 		require.NotNil(t, op.RequestBody)
 		assert.True(t, op.RequestBody.Value.Required, "%s needs a JSON body", op.OperationID)
 	}
+}
+
+// TestMessageOperationFacts pins what the Market's official spec gives for the message
+// operations (getChatHistory, getChatMessage, sendMessageToChat, sendFileToChat).
+func TestMessageOperationFacts(t *testing.T) {
+	doc, _ := load(t)
+	s := func(name string) *openapi3.Schema {
+		ref := doc.Components.Schemas[name]
+		require.NotNil(t, ref, "schema %s", name)
+		return ref.Value
+	}
+	prop := func(schema, name string) *openapi3.Schema {
+		p := s(schema).Properties[name]
+		require.NotNil(t, p, "%s.%s", schema, name)
+		return p.Value
+	}
+
+	var senders []string
+	for _, v := range s("ChatMessageSender").Enum {
+		senders = append(senders, v.(string))
+	}
+	assert.Equal(t, []string{"PARTNER", "CUSTOMER", "MARKET", "SUPPORT"}, senders)
+
+	// Required fields.
+	assert.ElementsMatch(t, []string{"messageId", "createdAt", "sender"}, s("ChatMessage").Required)
+	assert.ElementsMatch(t, []string{"name", "url", "size"}, s("ChatMessagePayload").Required)
+	assert.ElementsMatch(t, []string{"context", "messages"}, s("ChatHistory").Required)
+	assert.ElementsMatch(t, []string{"message"}, s("SendMessageToChatRequest").Required)
+	assert.ElementsMatch(t, []string{"file"}, s("SendFileToChatRequest").Required)
+	assert.Empty(t, s("GetChatHistoryRequest").Required, "messageIdFrom is optional")
+	for _, env := range []string{"GetChatHistoryEnvelope", "GetChatMessageEnvelope", "EmptyEnvelope"} {
+		assert.ElementsMatch(t, []string{"status"}, s(env).Required, env)
+	}
+	assert.Equal(t, "#/components/schemas/ChatMessage", s("GetChatMessageEnvelope").Properties["result"].Ref)
+	assert.Equal(t, "#/components/schemas/ChatHistory", s("GetChatHistoryEnvelope").Properties["result"].Ref)
+	assert.Equal(t, "#/components/schemas/ChatFullContext", s("ChatHistory").Properties["context"].Ref)
+	assert.Equal(t, "#/components/schemas/Pager", s("ChatHistory").Properties["paging"].Ref)
+	assert.Equal(t, "#/components/schemas/ChatMessage", prop("ChatHistory", "messages").Items.Ref)
+	assert.Equal(t, "#/components/schemas/ChatMessageSender", s("ChatMessage").Properties["sender"].Ref)
+
+	// Ids and formats.
+	for _, id := range [][2]string{{"ChatMessage", "messageId"}, {"GetChatHistoryRequest", "messageIdFrom"}} {
+		p := prop(id[0], id[1])
+		assert.Equal(t, "int64", p.Format, "%s.%s format", id[0], id[1])
+		require.NotNil(t, p.Min, "%s.%s minimum", id[0], id[1])
+		assert.Equal(t, 1.0, *p.Min, "%s.%s minimum", id[0], id[1])
+	}
+	orderID := prop("ChatHistory", "orderId")
+	assert.Equal(t, "int64", orderID.Format)
+	assert.True(t, orderID.Deprecated)
+	assert.Nil(t, orderID.Min, "the official spec gives the history's orderId no minimum")
+	assert.Equal(t, "date-time", prop("ChatMessage", "createdAt").Format)
+	assert.Equal(t, "int32", prop("ChatMessagePayload", "size").Format)
+	url := prop("ChatMessagePayload", "url")
+	assert.Equal(t, uint64(1), url.MinLength)
+	require.NotNil(t, url.MaxLength)
+	assert.Equal(t, uint64(2000), *url.MaxLength)
+	payload := prop("ChatMessage", "payload")
+	assert.True(t, payload.Nullable, "payload may be null")
+	assert.Equal(t, uint64(1), payload.MinItems)
+	assert.Equal(t, "#/components/schemas/ChatMessagePayload", payload.Items.Ref)
+	assert.Equal(t, "string", prop("ChatMessage", "message").Type.Slice()[0])
+
+	// The text of a message: 1 to 4,096 characters.
+	text := prop("SendMessageToChatRequest", "message")
+	assert.Equal(t, uint64(1), text.MinLength)
+	require.NotNil(t, text.MaxLength)
+	assert.Equal(t, uint64(4096), *text.MaxLength)
+
+	// The file: one binary part named file, at most 5 MB.
+	sendFile := doc.Paths.Find("/v2/businesses/{businessId}/chats/file/send").Post
+	media := sendFile.RequestBody.Value.Content.Get("multipart/form-data")
+	require.NotNil(t, media)
+	assert.Equal(t, "#/components/schemas/SendFileToChatRequest", media.Schema.Ref)
+	assert.Equal(t, []string{"file"}, slices.Sorted(maps.Keys(s("SendFileToChatRequest").Properties)), "one part, named file")
+	file := prop("SendFileToChatRequest", "file")
+	assert.Equal(t, "string", file.Type.Slice()[0])
+	assert.Equal(t, "binary", file.Format)
+	assert.Equal(t, 5242880.0, file.Extensions["x-max-file-size"], "5 MB, recorded in bytes")
+	assert.Contains(t, file.Description, "5 MB")
+	assert.Contains(t, sendFile.Description, "5 MB")
+
+	// Parameters: chatId on every message operation, messageId on getChatMessage.
+	for _, op := range []struct{ method, path string }{
+		{http.MethodPost, "/v2/businesses/{businessId}/chats/history"},
+		{http.MethodGet, "/v2/businesses/{businessId}/chats/message"},
+		{http.MethodPost, "/v2/businesses/{businessId}/chats/message"},
+		{http.MethodPost, "/v2/businesses/{businessId}/chats/file/send"},
+	} {
+		o := doc.Paths.Find(op.path).GetOperation(op.method)
+		require.NotNil(t, o)
+		require.NotNil(t, o.Parameters.GetByInAndName("path", "businessId"), o.OperationID)
+		chatID := o.Parameters.GetByInAndName("query", "chatId")
+		require.NotNil(t, chatID, "%s takes chatId", o.OperationID)
+		assert.True(t, chatID.Required)
+		assert.Equal(t, "int64", chatID.Schema.Value.Format)
+		require.NotNil(t, chatID.Schema.Value.Min)
+		assert.Equal(t, 1.0, *chatID.Schema.Value.Min)
+	}
+	getMessage := doc.Paths.Find("/v2/businesses/{businessId}/chats/message").Get
+	messageID := getMessage.Parameters.GetByInAndName("query", "messageId")
+	require.NotNil(t, messageID)
+	assert.True(t, messageID.Required)
+	assert.Equal(t, "int64", messageID.Schema.Value.Format)
+	require.NotNil(t, messageID.Schema.Value.Min)
+	assert.Equal(t, 1.0, *messageID.Schema.Value.Min)
+	assert.Len(t, getMessage.Parameters, 3)
+
+	history := doc.Paths.Find("/v2/businesses/{businessId}/chats/history").Post
+	limit := history.Parameters.GetByInAndName("query", "limit")
+	require.NotNil(t, limit)
+	assert.False(t, limit.Required)
+	assert.Equal(t, "int32", limit.Schema.Value.Format)
+	require.NotNil(t, limit.Schema.Value.Min)
+	assert.Equal(t, 1.0, *limit.Schema.Value.Min)
+	require.NotNil(t, limit.Schema.Value.Max)
+	assert.Equal(t, 100.0, *limit.Schema.Value.Max)
+	assert.Equal(t, 50.0, limit.Schema.Value.Default, "the Market's default page size")
+	assertPageTokenAlias(t, history)
+}
+
+// assertPageTokenAlias checks that op takes the page token under both spellings the
+// Market accepts: page_token (the documents) and pageToken (its newer spec), and says
+// which one wins.
+func assertPageTokenAlias(t *testing.T, op *openapi3.Operation) {
+	t.Helper()
+	for _, name := range []string{"page_token", "pageToken"} {
+		p := op.Parameters.GetByInAndName("query", name)
+		require.NotNil(t, p, "%s takes %s", op.OperationID, name)
+		assert.False(t, p.Required, "%s %s optional", op.OperationID, name)
+		assert.Equal(t, "string", p.Schema.Value.Type.Slice()[0], "%s %s", op.OperationID, name)
+	}
+	alias := op.Parameters.GetByInAndName("query", "pageToken")
+	assert.Contains(t, alias.Description, "`page_token` wins", "the precedence is documented")
+	assert.Equal(t, "PageTokenCamelCase", alias.Extensions["x-go-name"])
 }
 
 // TestEverySchemaHasAValidExample keeps the examples in openapi.yaml honest.
@@ -230,7 +412,7 @@ type fixtureCase struct {
 	Name          string `json:"name"`
 	Source        string `json:"source"`
 	Operation     string `json:"operation"`
-	Kind          string `json:"kind"` // request, response or schema
+	Kind          string `json:"kind"` // request, response, schema or model
 	Statuses      []int  `json:"statuses"`
 	Business      string `json:"business"`
 	Query         string `json:"query"`
@@ -238,6 +420,8 @@ type fixtureCase struct {
 	Schema        string `json:"schema"`
 	Field         string `json:"field"`
 	Each          bool   `json:"each"`
+	Model         string `json:"model"` // kind model: the generated type to decode into
+	Part          string `json:"part"`  // multipart requests: the form part the file goes in
 	Valid         bool   `json:"valid"`
 	Why           string `json:"why"`
 	ErrorContains string `json:"errorContains"`
@@ -246,7 +430,7 @@ type fixtureCase struct {
 func TestVendorExamples(t *testing.T) {
 	cases := runFixtures(t, "vendor")
 	// Every example body in the vendor documents is a fixture.
-	assert.GreaterOrEqual(t, cases, 19)
+	assert.GreaterOrEqual(t, cases, 36)
 }
 
 func TestInvalidFixturesAreRejected(t *testing.T) {
@@ -280,6 +464,8 @@ func runFixtures(t *testing.T, dir string) int {
 				}
 			case "schema":
 				errs = append(errs, validateSchema(t, doc, c, body)...)
+			case "model":
+				errs = append(errs, decodeModel(t, c, body))
 			default:
 				t.Fatalf("unknown kind %q", c.Kind)
 			}
@@ -297,36 +483,50 @@ func runFixtures(t *testing.T, dir string) int {
 	return n
 }
 
-func operationPath(t *testing.T, id, business string) (string, string) {
+func operation(t *testing.T, id string) operationFacts {
 	t.Helper()
-	if business == "" {
-		business = "100"
-	}
 	for _, op := range operations {
 		if op.id == id {
-			return op.method, "https://api.partner.market.yandex.ru" + strings.Replace(op.path, "{businessId}", business, 1)
+			return op
 		}
 	}
 	t.Fatalf("unknown operation %q", id)
-	return "", ""
+	return operationFacts{}
 }
 
 func newRequest(t *testing.T, c fixtureCase, body []byte) *http.Request {
 	t.Helper()
-	method, url := operationPath(t, c.Operation, c.Business)
+	op := operation(t, c.Operation)
+	business := c.Business
+	if business == "" {
+		business = "100"
+	}
+	url := "https://api.partner.market.yandex.ru" + strings.Replace(op.path, "{businessId}", business, 1)
 	if c.Query != "" {
 		url += "?" + c.Query
-	} else if c.Operation == "getChat" && c.Kind == "response" {
-		url += "?chatId=1"
+	} else if c.Kind == "response" && op.query != "" {
+		url += "?" + op.query
 	}
 	var r io.Reader = http.NoBody
+	contentType := "application/json"
+	if body != nil && op.bodyType == "multipart/form-data" {
+		// The fixture file is the file sent, in the form part the case names.
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		part, err := w.CreateFormFile(c.Part, filepath.Base(c.File))
+		require.NoError(t, err)
+		_, err = part.Write(body)
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		body, contentType = buf.Bytes(), w.FormDataContentType()
+	}
 	if body != nil {
 		r = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, url, r)
+	req, err := http.NewRequest(op.method, url, r)
 	require.NoError(t, err)
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Api-Key", "fixture-token")
 	return req
