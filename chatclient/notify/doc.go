@@ -26,7 +26,9 @@
 // the handler behind a TLS-terminating reverse proxy (or http.ListenAndServeTLS) and
 // name the proxy with [WithTrustedProxies] so that [WithAllowedNetworks] sees the
 // Market's address from X-Forwarded-For. The handler does not look at the path, so it
-// can be mounted anywhere.
+// can be mounted anywhere. Its timeout covers the user's function only: give the
+// http.Server a ReadHeaderTimeout and ReadTimeout so that slow clients cannot hold
+// connections open.
 //
 // # Answers
 //

@@ -14,7 +14,9 @@ import (
 	"time"
 )
 
-// The error types of the answers (error.type).
+// The error types of the answers (error.type). The Handler sends WRONG_EVENT_FORMAT
+// with 400 and UNKNOWN otherwise; DUPLICATED_EVENT exists in the vendor's contract
+// but is never sent, as repeats are answered 200.
 const (
 	ErrorWrongEventFormat = "WRONG_EVENT_FORMAT"
 	ErrorDuplicatedEvent  = "DUPLICATED_EVENT"
@@ -127,7 +129,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &tooBig) {
 			msg = "body exceeds " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"
 		}
-		log.Warn("notify: rejected", "reason", msg)
+		log.Warn("notify: rejected", "remote", r.RemoteAddr, "reason", msg)
 		writeError(w, http.StatusBadRequest, ErrorWrongEventFormat, msg)
 		return
 	}
@@ -141,7 +143,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n, err = decodeTyped(typ, obj, body)
 	}
 	if err != nil {
-		log.Warn("notify: rejected", "type", typ, "reason", err.Error())
+		log.Warn("notify: rejected", "remote", r.RemoteAddr, "type", typ, "reason", err.Error())
 		writeError(w, http.StatusBadRequest, ErrorWrongEventFormat, err.Error())
 		return
 	}

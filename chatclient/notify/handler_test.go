@@ -498,6 +498,7 @@ func TestNewHandlerRejectsBadOptions(t *testing.T) {
 		notify.WithTimeout(10 * time.Second),
 		notify.WithMaxBodySize(0),
 		notify.WithAllowedNetworks(netip.Prefix{}),
+		notify.WithAllowedNetworks(),
 		notify.WithTrustedProxies(netip.Prefix{}),
 		notify.WithDedup(-1),
 		notify.WithName(""),

@@ -151,9 +151,13 @@ func WithMaxBodySize(n int64) Option {
 // WithAllowedNetworks accepts requests only from the given networks (usually
 // [MarketNetworks]); others are answered 403. The address checked is the direct peer,
 // or the one [WithTrustedProxies] finds. Without this option every address is
-// accepted. Repeated uses add up.
+// accepted. Repeated uses add up; an empty list is an error rather than a handler
+// that refuses everybody.
 func WithAllowedNetworks(prefixes ...netip.Prefix) Option {
 	return func(c *config) error {
+		if len(prefixes) == 0 {
+			return fmt.Errorf("notify: WithAllowedNetworks: no networks")
+		}
 		ps, err := masked("WithAllowedNetworks", prefixes)
 		if err != nil {
 			return err
