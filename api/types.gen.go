@@ -292,12 +292,12 @@ type ChatHistory struct {
 	//
 	// Example: 43000001
 	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	OrderID *int64 `json:"orderId,omitempty"`
+	OrderID int64 `json:"orderId,omitempty"`
 
 	// Paging Where the next page starts.
 	//
 	// Example: {"nextPageToken":"eyBuZXh0SWQ6IDIzNDIgfQ=="}
-	Paging *Pager `json:"paging,omitempty"`
+	Paging Pager `json:"paging,omitempty"`
 }
 
 // ChatMessage One message of a chat. It carries text (`message`), attached files (`payload`)
@@ -313,7 +313,7 @@ type ChatMessage struct {
 	// Message The text of the message. May be missing when files are attached.
 	//
 	// Example: Hello! When will my order arrive?
-	Message *string `json:"message,omitempty"`
+	Message string `json:"message,omitempty"`
 
 	// MessageID Id of the message.
 	//
@@ -475,7 +475,7 @@ type GetChatHistoryEnvelope struct {
 	// Result One page of a chat's messages, with what the chat is about.
 	//
 	// Example: {"context":{"campaignId":21000001,"orderId":43000001,"type":"ORDER"},"messages":[{"createdAt":"2017-11-21T00:00:00+03:00","message":"Hello! When will my order arrive?","messageId":1000001,"sender":"CUSTOMER"},{"createdAt":"2017-11-21T00:05:00+03:00","message":"Tomorrow before noon. Here is your receipt.","messageId":1000002,"payload":[{"name":"receipt.pdf","size":48213,"url":"https://example.com/chat-files/receipt.pdf"}],"sender":"PARTNER"}],"paging":{"nextPageToken":"eyBuZXh0SWQ6IDIzNDIgfQ=="}}
-	Result *ChatHistory `json:"result,omitempty"`
+	Result ChatHistory `json:"result,omitempty"`
 
 	// Status Outcome of the request: OK when it succeeded, ERROR when processing failed.
 	//
@@ -505,7 +505,7 @@ type GetChatMessageEnvelope struct {
 	//
 	//
 	// Example: {"createdAt":"2017-11-21T00:00:00+03:00","message":"Hello! When will my order arrive?","messageId":1000001,"sender":"CUSTOMER"}
-	Result *ChatMessage `json:"result,omitempty"`
+	Result ChatMessage `json:"result,omitempty"`
 
 	// Status Outcome of the request: OK when it succeeded, ERROR when processing failed.
 	//

@@ -114,14 +114,13 @@ func TestGeneratedMessageNames(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`{"status":"OK","result":{"context":{"type":"ORDER","orderId":4},
 		"messages":[{"messageId":1,"createdAt":"2017-11-21T00:00:00+03:00","sender":"PARTNER","payload":null}],
 		"paging":{"nextPageToken":"n"}}}`), &env))
-	require.NotNil(t, env.Result)
 	assert.Equal(t, api.ChatContextTypeOrder, env.Result.Context.Type)
 	require.Len(t, env.Result.Messages, 1)
 	m := env.Result.Messages[0]
 	assert.Equal(t, int64(1), m.MessageID)
-	assert.Nil(t, m.Message)
+	assert.Empty(t, m.Message)
 	assert.Nil(t, m.Payload)
-	assert.Equal(t, "n", *env.Result.Paging.NextPageToken)
+	assert.Equal(t, "n", env.Result.Paging.NextPageToken)
 
 	var empty api.EmptyEnvelope
 	require.NoError(t, json.Unmarshal([]byte(`{"status":"OK"}`), &empty))
