@@ -102,7 +102,7 @@ func (c *Client) CreateChat(ctx context.Context, businessID int64, about Subject
 	if err != nil {
 		return 0, err
 	}
-	a, err := c.do(ctx, call{op: OpCreateChat, business: businessID, req: req})
+	a, err := c.do(ctx, &call{op: OpCreateChat, business: businessID, req: req})
 	if err != nil {
 		return 0, err
 	}
@@ -128,7 +128,7 @@ func (c *Client) GetChat(ctx context.Context, businessID, chatID int64) (Chat, e
 	if err != nil {
 		return Chat{}, err
 	}
-	a, err := c.do(ctx, call{op: OpGetChat, business: businessID, req: req})
+	a, err := c.do(ctx, &call{op: OpGetChat, business: businessID, req: req})
 	if err != nil {
 		return Chat{}, err
 	}
@@ -175,7 +175,7 @@ func (c *Client) listChats(ctx context.Context, businessID int64, body api.GetCh
 	if err != nil {
 		return nil, err
 	}
-	a, err := c.do(ctx, call{op: OpGetChats, business: businessID, req: req})
+	a, err := c.do(ctx, &call{op: OpGetChats, business: businessID, req: req})
 	if err != nil {
 		return nil, err
 	}

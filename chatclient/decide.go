@@ -149,7 +149,7 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 }
 
 // attemptError is the error of an attempt that failed, for a RetryError or the log.
-func (c *Client) attemptError(cl call, at attempt) error {
+func (c *Client) attemptError(cl *call, at attempt) error {
 	switch {
 	case at.err != nil:
 		return &NetworkError{Operation: cl.op, Err: at.err}

@@ -1,6 +1,7 @@
 // Package chatclient is a client for the chat methods of the Yandex Market Partner API:
-// start a chat about an order or a return, read a chat, and list chats — and keep
-// working under the Market's request limits and failures.
+// list the chats waiting for the seller, read what the customer wrote, answer with text
+// or a file, start a chat about an order or a return — and keep working under the
+// Market's request limits and failures.
 //
 // # Quick start
 //
@@ -8,7 +9,7 @@
 //	if err != nil {
 //		return err
 //	}
-//	waiting := chatclient.Filter{Statuses: []api.ChatStatus{api.ChatStatusWaitingForPartner}}
+//	waiting := chatclient.Filter{Statuses: []chatclient.ChatStatus{chatclient.StatusWaitingForPartner}}
 //	for chat, err := range client.Chats(ctx, businessID, waiting) {
 //		if err != nil {
 //			return err
@@ -16,11 +17,18 @@
 //		fmt.Println(chat.ID, chat.Context.OrderID, chat.UpdatedAt)
 //	}
 //
-// [Client.CreateChat] starts (or finds) the chat about an order or a return,
-// [Client.GetChat] reads one chat, [Client.ListChats] returns one page and a token to
-// resume from, and [Client.Chats] iterates over every page. Enum types (statuses, chat
-// and context types) come from package [github.com/ymchat/ymchat/api]; values the
-// Market adds later decode without error and come through as they are.
+// [Client.CreateChat] starts (or finds) the chat about a [Subject] ([Order] or
+// [Return]); [Client.GetChat] reads one chat; [Client.ListChats] returns one page and a
+// token to resume from; [Client.ChatPages] iterates over pages (and resumes from a
+// stored token after a failure) and [Client.Chats] over every chat. The conversation:
+// [Client.Messages] and [Client.MessagePages] read a chat's history, [Client.GetMessage]
+// one message, [Client.SendMessage] and [Client.SendFile] answer — never twice.
+//
+// Everyday code needs only this package: the enums ([ChatStatus], [ChatType],
+// [ContextType], [Sender]) with their known values as lists ([ChatStatuses], ...), the
+// [Filter], and the results. Values the Market adds later decode without error and
+// come through as they are. Package [github.com/ymchat/ymchat/api] (generated) stays
+// public for power users.
 //
 // # Input
 //
@@ -40,11 +48,33 @@
 //
 // # Retries
 //
-// Network errors and HTTP 500, 502, 503 and 504 are retried with exponential backoff
-// and full jitter ([DefaultRetryPolicy]: 5 attempts, waits capped at 250ms, 500ms, 1s
-// and 2s). 400, 401, 403 and 404 are never retried. Request bodies are replayed on every
-// attempt. createChat returns the existing chat for the same order or return, so it is
-// retried like the reads.
+// The retry decision is a pure function of each attempt's outcome, status and headers
+// first, then the error's type (the table is on the unexported decide function and is
+// tested row by row in hardening_test.go, TestOutcomeMatrix):
+//
+//	2xx, 400, 401, 403, 404, other 4xx        returned at once
+//	500, 502, 503, 504, a body cut off        backoff and retry
+//	420/429 quota spent, reset within budget  wait for the reset, then retry
+//	420/429 quota spent, reset further off    *RateLimitError at once (with RetryAfter)
+//	429 with Retry-After                      wait as told within budget, else *RateLimitError
+//	420, 429 otherwise (parallel limit)       short backoff and retry
+//	connection refused or reset, timeout,
+//	temporary DNS failure                     backoff and retry
+//	TLS verification, redirect loop, invalid
+//	header value, unsupported scheme, no
+//	such host, body over the read limit       returned at once: these cannot clear
+//
+// Backoff is exponential with full jitter ([DefaultRetryPolicy]: 5 attempts, waits
+// capped at 250ms, 500ms, 1s and 2s). Request bodies are replayed on every attempt.
+// createChat returns the existing chat for the same order or return, so it is retried
+// like the reads; sending a message or a file is not (see [Client.SendMessage]).
+//
+// # The Market's clock
+//
+// Quota resets are times on the Market's clock: a wait is the reset minus the answer's
+// own Date header, applied to the local clock, so a local clock minutes off neither
+// stretches a 3-second reset nor mistakes a quota 420 for a parallel one. Until is read
+// in every date form HTTP and RFC 822 allow; an unknown zone name is not taken as UTC.
 //
 // # The two kinds of 420
 //
@@ -78,7 +108,16 @@
 //
 // The token is sent only to the configured API host and scheme; a redirect elsewhere
 // goes without it, and a plain-http base URL is refused unless its host is loopback. No
-// error, log record or String of any value of this package holds the token.
+// error, log record, String or GoString of any value of this package holds the token,
+// even when a server echoes it back in a body: it is redacted.
+//
+// # Limits shared by a fleet
+//
+// The in-flight limit and the quota windows sit behind two small interfaces, [Leases]
+// and [Quotas]. The defaults live in the process ([NewLocalLeases], [NewLocalQuotas])
+// and free a business's state when it is idle; package redislimit shares them between
+// processes through Redis ([WithLeases], [WithQuotas]). [Client.Quota] reads the last
+// known quota of an operation at any time.
 //
 // # Observability
 //

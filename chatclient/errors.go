@@ -338,7 +338,7 @@ func (e *ambiguousError) Unwrap() error { return e.err }
 
 // rateLimitError is the error for a quota 420 or a 429 whose wait does not fit the
 // caller's budget.
-func (c *Client) rateLimitError(cl call, at attempt, wait time.Duration, last error) *RateLimitError {
+func (c *Client) rateLimitError(cl *call, at attempt, wait time.Duration, last error) *RateLimitError {
 	rl := c.rateLimit(at.header, c.clock.Now())
 	e := &RateLimitError{Operation: cl.op, BusinessID: cl.business, Limit: rl.Limit, Remaining: rl.Remaining, RetryAfter: wait}
 	if rl.Remaining == 0 {

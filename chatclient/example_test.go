@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ymchat/ymchat/api"
 	"github.com/ymchat/ymchat/chatclient"
 	"github.com/ymchat/ymchat/chatclient/chattest"
 )
@@ -66,7 +65,7 @@ func ExampleClient_ListChats() {
 	ctx := context.Background()
 
 	// One page at a time: keep NextPageToken to resume later.
-	filter := chatclient.Filter{ContextTypes: []api.ChatContextType{api.ChatContextTypeReturn}}
+	filter := chatclient.Filter{ContextTypes: []chatclient.ContextType{chatclient.ContextReturn}}
 	page, err := client.ListChats(ctx, 100, filter, chatclient.PageRequest{Limit: 5})
 	if err != nil {
 		fmt.Println(err)
@@ -95,7 +94,7 @@ func ExampleClient_Chats() {
 	defer done()
 
 	// Every chat waiting for the seller's answer, across all pages.
-	waiting := chatclient.Filter{Statuses: []api.ChatStatus{api.ChatStatusWaitingForPartner}}
+	waiting := chatclient.Filter{Statuses: []chatclient.ChatStatus{chatclient.StatusWaitingForPartner}}
 	n := 0
 	for chat, err := range client.Chats(context.Background(), 100, waiting) {
 		if err != nil {

@@ -251,5 +251,3 @@ func fastPolicy() chatclient.RetryPolicy {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-func ptr[T any](v T) *T { return &v }

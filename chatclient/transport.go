@@ -38,6 +38,7 @@ type call struct {
 	// once marks a call the Market does not deduplicate (sending a message or a file):
 	// it is retried only when the Market certainly did not act on the attempt before.
 	once bool
+	used bool // req's body has been sent once: later attempts take a fresh one
 }
 
 // answer is a 2xx answer whose body has been read into a pooled buffer.
@@ -73,7 +74,7 @@ type attempt struct {
 // send, read the answer, classify it, and retry or return. It returns a 2xx answer, or
 // the call's error: an *APIError, *RateLimitError, *RetryError, *ResponseError,
 // *NetworkError, an ambiguous failure of a once call, or the context's error.
-func (c *Client) do(ctx context.Context, cl call) (*answer, error) {
+func (c *Client) do(ctx context.Context, cl *call) (*answer, error) {
 	key := QuotaKey{BusinessID: cl.business, Operation: cl.op}
 	var held func() // an in-flight lease kept through a parallel-limit backoff
 	for n := 1; ; n++ {
@@ -85,7 +86,7 @@ func (c *Client) do(ctx context.Context, cl call) (*answer, error) {
 			}
 		}
 		held = nil
-		at := c.send(ctx, cl, n)
+		at := c.send(ctx, cl)
 		now := c.clock.Now()
 		var report *RateLimit
 		if at.status != 0 {
@@ -149,7 +150,7 @@ func (c *Client) do(ctx context.Context, cl call) (*answer, error) {
 }
 
 // finish turns an attempt that is not retried into the call's result.
-func (c *Client) finish(cl call, at attempt) (*answer, error) {
+func (c *Client) finish(cl *call, at attempt) (*answer, error) {
 	if at.err == nil && at.bodyErr == nil && at.status >= 200 && at.status <= 299 {
 		return &answer{status: at.status, header: at.header, buf: at.buf}, nil
 	}
@@ -159,9 +160,10 @@ func (c *Client) finish(cl call, at attempt) (*answer, error) {
 }
 
 // send makes attempt n of the call and reads its answer.
-func (c *Client) send(ctx context.Context, cl call, n int) attempt {
+func (c *Client) send(ctx context.Context, cl *call) attempt {
 	var at attempt
-	r, err := replay(ctx, cl.req, n)
+	r, err := replay(ctx, cl.req, cl.used)
+	cl.used = true
 	if err != nil {
 		at.err = err
 		return at
@@ -186,11 +188,11 @@ func (c *Client) send(ctx context.Context, cl call, n int) attempt {
 	return at
 }
 
-// replay returns the request to send as attempt n: a copy bound to ctx, with the body
-// produced afresh for every attempt after the first.
-func replay(ctx context.Context, req *http.Request, n int) (*http.Request, error) {
+// replay returns the request to send: a copy bound to ctx, with the body produced
+// afresh once the original has been sent.
+func replay(ctx context.Context, req *http.Request, used bool) (*http.Request, error) {
 	r := req.WithContext(ctx)
-	if n == 1 || req.Body == nil || req.Body == http.NoBody {
+	if !used || req.Body == nil || req.Body == http.NoBody {
 		return r, nil
 	}
 	if req.GetBody == nil {
@@ -278,7 +280,7 @@ func (c *Client) wait(ctx context.Context, info RetryInfo) error {
 	return c.clock.Sleep(ctx, info.Wait)
 }
 
-func (c *Client) logAttempt(cl call, n int, at attempt, wait time.Duration, reason WaitReason, err error) {
+func (c *Client) logAttempt(cl *call, n int, at attempt, wait time.Duration, reason WaitReason, err error) {
 	if !c.logger.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
@@ -323,11 +325,13 @@ func readBody(resp *http.Response, limit int) (*bytes.Buffer, error) {
 	}
 	for {
 		if buf.Available() == 0 {
-			room := limit + 1 - buf.Len()
-			if room <= 0 {
-				return buf, fmt.Errorf("%w (limit %d)", errTooLarge, limit)
+			// Double, but never past limit+1: the buffers of one body add up to at most
+			// about twice the limit.
+			n := max(2*buf.Cap(), 4096)
+			if n >= limit {
+				n = limit + 1
 			}
-			buf.Grow(min(max(buf.Cap(), 4096), room))
+			grow(buf, n)
 		}
 		p := buf.AvailableBuffer()[:buf.Available()]
 		n, err := resp.Body.Read(p)
@@ -342,6 +346,14 @@ func readBody(resp *http.Response, limit int) (*bytes.Buffer, error) {
 			return buf, err
 		}
 	}
+}
+
+// grow gives buf a capacity of exactly n (bytes.Buffer.Grow would take about twice
+// what it is asked for, which is what makes a hostile body expensive).
+func grow(buf *bytes.Buffer, n int) {
+	b := make([]byte, buf.Len(), n)
+	copy(b, buf.Bytes())
+	*buf = *bytes.NewBuffer(b)
 }
 
 // apiError types a non-2xx answer, reading the Market's error envelope when the body

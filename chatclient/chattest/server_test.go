@@ -603,8 +603,6 @@ func TestBadOptionsPanicLikeHTTPTest(t *testing.T) {
 	assert.Panics(t, func() { chattest.NewServer(chattest.WithFixture(dup), chattest.WithFixture(dup)) }, "chat ids are unique")
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func TestRequestLogIsBounded(t *testing.T) {
 	srv := chattest.NewServer(chattest.WithDefaultFixture(), chattest.WithRequestLog(3))
 	defer srv.Close()

@@ -254,13 +254,3 @@ func matches(c api.Chat, f api.GetChatsRequest) bool {
 	}
 	return true
 }
-
-func ptr[T any](v T) *T { return &v }
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
