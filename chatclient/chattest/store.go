@@ -15,8 +15,9 @@ import (
 
 // DefaultFixture is the data set [WithDefaultFixture] loads: three businesses (100, 200
 // and 300) with 130, 45 and 12 chats about orders, returns and direct questions, in
-// every status and type, spread over six weeks; and orders and returns without a chat
-// yet, to start chats about.
+// every status and type, spread over six weeks; orders and returns without a chat
+// yet, to start chats about; and conversations in some of business 100's chats (see
+// the package documentation).
 //
 //go:embed testdata/market.json
 var DefaultFixture []byte
@@ -37,6 +38,8 @@ type FixtureBusiness struct {
 	Returns []Return `json:"returns"`
 	// Chats are the business's chats, in the API's form.
 	Chats []api.Chat `json:"chats"`
+	// Conversations are the messages of some of the chats.
+	Conversations []Conversation `json:"conversations,omitempty"`
 }
 
 // Order is an order of a business: createChat can start a chat about it.
@@ -57,25 +60,34 @@ type Return struct {
 	OrderID int64 `json:"orderId"`
 }
 
-// business is one business's data; chats are kept in chat id order.
+// business is one business's data; chats are kept in chat id order, each chat's
+// messages oldest first.
 type business struct {
 	orders  map[int64]Order
 	returns map[int64]Return
 	chats   []api.Chat
+	msgs    map[int64][]api.ChatMessage // by chat id
+	msgIDs  map[int64]bool              // every message id of the business
+	nextMsg int64                       // the next message id
 }
 
 type store struct {
-	mu     sync.Mutex
-	biz    map[int64]*business
-	nextID int64
+	mu       sync.Mutex
+	biz      map[int64]*business
+	nextID   int64
+	files    map[string]storedFile // by file id
+	nextFile int
 }
 
-func newStore() *store { return &store{biz: map[int64]*business{}, nextID: 1} }
+func newStore() *store {
+	return &store{biz: map[int64]*business{}, nextID: 1, files: map[string]storedFile{}}
+}
 
 func (s *store) business(id int64) *business {
 	b := s.biz[id]
 	if b == nil {
-		b = &business{orders: map[int64]Order{}, returns: map[int64]Return{}}
+		b = &business{orders: map[int64]Order{}, returns: map[int64]Return{},
+			msgs: map[int64][]api.ChatMessage{}, msgIDs: map[int64]bool{}, nextMsg: 1}
 		s.biz[id] = b
 	}
 	return b
@@ -103,6 +115,11 @@ func (s *store) load(data []byte) error {
 		}
 		for _, c := range fb.Chats {
 			if err := s.addChatLocked(fb.BusinessID, c); err != nil {
+				return err
+			}
+		}
+		for _, c := range fb.Conversations {
+			if err := s.addConversationLocked(fb.BusinessID, c); err != nil {
 				return err
 			}
 		}
