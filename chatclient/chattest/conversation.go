@@ -160,12 +160,13 @@ func (m market) SendFileToChat(_ context.Context, req api.SendFileToChatRequestO
 
 // CustomerWrites plays the customer: it appends a CUSTOMER message with text to the
 // chat, moves the chat to WAITING_FOR_PARTNER and its updatedAt to the message's time,
-// and returns the new message's id.
+// and returns the new message's id. Receivers get CHAT_MESSAGE_SENT.
 func (s *Server) CustomerWrites(businessID, chatID int64, text string) (messageID int64, err error) {
 	m, err := s.store.write(businessID, chatID, api.ChatMessageSenderCustomer, text, nil, api.ChatStatusWaitingForPartner, s.now())
 	if err != nil {
 		return 0, fmt.Errorf("chattest: %w", err)
 	}
+	s.messageSent(businessID, chatID, m)
 	return m.MessageID, nil
 }
 

@@ -64,6 +64,18 @@
 // Fixture files have made-up content of their declared size. A fixture gives a
 // chat's messages with [Conversation].
 //
+// Notifications. [Server.RegisterReceiver] (or [WithReceiver]) points the fake at a
+// notification endpoint, such as a chatclient/notify Handler: it posts a PING at once
+// (an error unless answered 200), then CHAT_CREATED when createChat starts a chat,
+// CHAT_MESSAGE_SENT when [Server.CustomerWrites] writes (messageId a string, as the
+// Market sends it), and CHAT_ARBITRAGE_STARTED / _FINISHED on [Server.StartArbitrage]
+// and [Server.FinishArbitrage]. Deliveries are asynchronous and in order, one
+// goroutine per receiver; a notification answered neither 200 nor 400 is retried on
+// the Market's schedule ([MarketRetrySchedule]: every minute for an hour, every 15
+// minutes for the day, then hourly, giving up after 14 days), compressed so that a
+// minute lasts [DefaultDeliveryMinute] unless [WithDeliverySchedule] says otherwise.
+// [Server.Deliveries] records every attempt; [Server.Close] stops them all.
+//
 // [Server.Script] and [WithFaultRate] make it misbehave — error statuses, HTML 502s,
 // bodies that are not JSON, delays, dropped connections, truncated bodies — and
 // [Server.Requests] tells what a client sent. [Drop] closes the connection before the

@@ -24,6 +24,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/ymchat/ymchat/api"
+	"github.com/ymchat/ymchat/chatclient/notify"
 	"github.com/ymchat/ymchat/internal/openapispec"
 )
 
@@ -73,6 +74,7 @@ type Server struct {
 	store    *store
 	limits   *limiter
 	faults   *faults
+	notes    *notifier
 	router   routers.Router
 	handler  http.Handler
 	now      func() time.Time
@@ -200,6 +202,12 @@ func NewServer(opts ...Option) *Server {
 	}
 	s.srv = httptest.NewServer(s)
 	s.URL = s.srv.URL
+	for _, url := range s.notes.pending {
+		if err := s.RegisterReceiver(url); err != nil {
+			s.Close()
+			panic(err)
+		}
+	}
 	return s
 }
 
@@ -217,6 +225,7 @@ func newServer(opts ...Option) (*Server, error) {
 		store:    newStore(),
 		limits:   &limiter{parallel: DefaultParallelLimit, inflight: map[int64]int{}, quotas: quotas, counters: map[counterKey]*counter{}},
 		faults:   &faults{queued: map[string][]Fault{}},
+		notes:    newNotifier(),
 		router:   router,
 		now:      time.Now,
 		pageSize: DefaultPageSize,
@@ -243,8 +252,12 @@ func newServer(opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// Close shuts the server down, waiting for requests in flight.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the notification deliveries (retries included) and shuts the server
+// down, waiting for requests in flight.
+func (s *Server) Close() {
+	s.notes.close()
+	s.srv.Close()
+}
 
 // Requests returns the requests received so far (the most recent ones, see
 // [WithRequestLog]), oldest first.
@@ -590,13 +603,17 @@ func (m market) CreateChat(_ context.Context, req api.CreateChatRequestObject) (
 	default:
 		return api.CreateChat400JSONResponse{BadRequestJSONResponse: badRequest("body: give context (or the older orderId)")}, nil
 	}
-	id, err := m.s.store.create(req.BusinessID, about, m.s.now())
+	id, created, err := m.s.store.create(req.BusinessID, about, m.s.now())
 	var nf errNotFound
 	if errors.As(err, &nf) {
 		return api.CreateChat404JSONResponse{NotFoundJSONResponse: notFound(nf.msg)}, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	if created {
+		c, _ := m.s.store.get(req.BusinessID, id)
+		m.s.notes.publish(notify.ChatCreated{ChatID: id, BusinessID: req.BusinessID, CreatedAt: c.CreatedAt})
 	}
 	return api.CreateChat200JSONResponse{Body: api.CreateChatEnvelope{Status: api.ResponseStatusOK, Result: api.CreateChatResult{ChatID: id}}}, nil
 }

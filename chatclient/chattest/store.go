@@ -163,8 +163,9 @@ type errNotFound struct{ msg string }
 // Error implements error.
 func (e errNotFound) Error() string { return e.msg }
 
-// create returns the chat about the context, starting one if there is none.
-func (s *store) create(businessID int64, about api.ChatContext, now time.Time) (int64, error) {
+// create returns the chat about the context, starting one if there is none, and
+// whether it started one.
+func (s *store) create(businessID int64, about api.ChatContext, now time.Time) (int64, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.business(businessID)
@@ -173,20 +174,20 @@ func (s *store) create(businessID int64, about api.ChatContext, now time.Time) (
 	switch about.Type {
 	case api.ChatContextIdentifiableTypeOrder:
 		if _, ok := b.orders[about.ID]; !ok {
-			return 0, errNotFound{fmt.Sprintf("order %d not found in business %d", about.ID, businessID)}
+			return 0, false, errNotFound{fmt.Sprintf("order %d not found in business %d", about.ID, businessID)}
 		}
 		orderID = about.ID
 	case api.ChatContextIdentifiableTypeReturn:
 		r, ok := b.returns[about.ID]
 		if !ok {
-			return 0, errNotFound{fmt.Sprintf("return %d not found in business %d", about.ID, businessID)}
+			return 0, false, errNotFound{fmt.Sprintf("return %d not found in business %d", about.ID, businessID)}
 		}
 		orderID = r.OrderID
 		ctx.ReturnID = r.ReturnID
 	}
 	for _, c := range b.chats {
 		if c.Context.Type == ctx.Type && c.Context.OrderID == orderID && c.Context.ReturnID == ctx.ReturnID {
-			return c.ChatID, nil // the documented behaviour: the existing chat comes back
+			return c.ChatID, false, nil // the documented behaviour: the existing chat comes back
 		}
 	}
 	ctx.OrderID = orderID
@@ -200,7 +201,7 @@ func (s *store) create(businessID int64, about api.ChatContext, now time.Time) (
 	c := api.Chat{ChatID: s.nextID, Context: ctx, OrderID: orderID, Type: api.ChatTypeChat, Status: api.ChatStatusNew, CreatedAt: now, UpdatedAt: now}
 	s.nextID++
 	b.chats = append(b.chats, c) // the newest id sorts last
-	return c.ChatID, nil
+	return c.ChatID, true, nil
 }
 
 func (s *store) get(businessID, chatID int64) (api.Chat, bool) {
