@@ -25,8 +25,60 @@
 //     quota ([DocumentedQuotas] by default; [WithQuota] sets, say, 50 per second for
 //     tests); a request over it is answered 420 with Remaining 0. Every answer carries
 //     X-RateLimit-Resource-Limit, -Remaining and -Until (RFC 1123, GMT).
+//   - Page tokens come as page_token or pageToken (page_token wins when both are
+//     given), for getChats and getChatHistory alike.
+//
+// Conversations. Every chat holds messages, oldest first, with ids unique in the
+// business and increasing.
+//
+//   - getChatHistory returns a chat's messages oldest first, starting at messageIdFrom
+//     (the first message whose id is at least that; the chat's first message when it
+//     is left out), [DefaultHistoryPageSize] (50) per page unless limit (1 to 100) says
+//     otherwise. A page token is bound to its business and chat and goes on after the
+//     last message handed out, whatever messageIdFrom says; messages written while a
+//     caller pages show up on later pages.
+//   - getChatMessage returns one message, or a 404.
+//   - sendMessageToChat appends a PARTNER message; the chat moves to
+//     WAITING_FOR_CUSTOMER and its updatedAt to the message's time.
+//   - sendFileToChat reads the multipart body's file part (at most [MaxFileSize],
+//     5 MiB; a larger file or body is a 400 naming the field), stores the bytes and
+//     appends a PARTNER message whose payload names the file, its size and a URL on
+//     the fake itself (<URL>/files/<id>/<name>) that serves the bytes back with their
+//     Content-Type, without credentials. The chat moves as for a text message.
+//   - [Server.CustomerWrites] plays the customer (the chat then waits for the
+//     partner); [Server.SetChatStatus] moves a chat; [Server.Messages] reads a chat's
+//     messages for assertions.
+//
+// The default fixture ([DefaultFixture]) gives business 100 conversations in several
+// languages, with every sender (PARTNER, CUSTOMER, MARKET, SUPPORT):
+//
+//   - chat 5000003, Russian, messages 1000001-1000004; 1000002 and 1000004 carry
+//     photos (box.jpg; item-1.jpg and item-2.jpg);
+//   - chat 5000002, English, 1000005-1000008; 1000006 carries spec-sheet.pdf;
+//   - chat 5000004, Chinese, a dispute, 1000009-1000013; 1000011 carries 照片.jpg;
+//   - chat 5000005, Kazakh, 1000014-1000017; 1000015 carries receipt.pdf;
+//   - chat 5000006, Russian, finished, 1000018-1000020;
+//   - chat 5000008, a long history of 300 messages generated at load (customer and
+//     partner taking turns, in four languages), ids 1000021-1000320, for paging.
+//
+// Fixture files have made-up content of their declared size. A fixture gives a
+// chat's messages with [Conversation].
+//
+// Notifications. [Server.RegisterReceiver] (or [WithReceiver]) points the fake at a
+// notification endpoint, such as a chatclient/notify Handler: it posts a PING at once
+// (an error unless answered 200), then CHAT_CREATED when createChat starts a chat,
+// CHAT_MESSAGE_SENT when [Server.CustomerWrites] writes (messageId a string, as the
+// Market sends it), and CHAT_ARBITRAGE_STARTED / _FINISHED on [Server.StartArbitrage]
+// and [Server.FinishArbitrage]. Deliveries are asynchronous and in order, one
+// goroutine per receiver; a notification answered neither 200 nor 400 is retried on
+// the Market's schedule ([MarketRetrySchedule]: every minute for an hour, every 15
+// minutes for the day, then hourly, giving up after 14 days), compressed so that a
+// minute lasts [DefaultDeliveryMinute] unless [WithDeliverySchedule] says otherwise.
+// [Server.Deliveries] records every attempt; [Server.Close] stops them all.
 //
 // [Server.Script] and [WithFaultRate] make it misbehave — error statuses, HTML 502s,
 // bodies that are not JSON, delays, dropped connections, truncated bodies — and
-// [Server.Requests] tells what a client sent.
+// [Server.Requests] tells what a client sent. [Drop] closes the connection before the
+// request is applied; [DropAfter] applies it (the message is sent) and then closes the
+// connection, to test that a client never sends twice what it cannot tell was sent.
 package chattest

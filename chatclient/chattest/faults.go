@@ -23,8 +23,13 @@ type Fault struct {
 	Header http.Header
 	// Delay holds the answer back this long (ending early if the client goes away).
 	Delay time.Duration
-	// Drop closes the connection without an answer.
+	// Drop closes the connection without an answer, before the request is applied:
+	// the Market never saw it.
 	Drop bool
+	// DropAfter applies the request (a message is sent, a chat started), then closes
+	// the connection without an answer: the Market acted, then the connection dropped.
+	// It tests that a client never sends twice what it cannot tell was sent.
+	DropAfter bool
 	// Truncate sends the headers and half of the real body, then closes the connection.
 	Truncate bool
 }
@@ -51,8 +56,11 @@ func ParallelLimit() Fault {
 	return Fault{Status: 420, Body: errorBody("LIMIT_EXCEEDED", "Hit rate limit of 4 parallel requests")}
 }
 
-// Drop closes the connection without answering.
+// Drop closes the connection without answering, before the request is applied.
 func Drop() Fault { return Fault{Drop: true} }
+
+// DropAfter applies the request, then closes the connection without answering.
+func DropAfter() Fault { return Fault{DropAfter: true} }
 
 // Truncated cuts the real answer off halfway through its body.
 func Truncated() Fault { return Fault{Truncate: true} }

@@ -19,9 +19,13 @@ type Quota struct {
 
 // DocumentedQuotas are the Market's hourly quotas, which a Server enforces by default.
 var DocumentedQuotas = map[string]Quota{
-	"createChat": {Limit: 1000, Window: time.Hour},
-	"getChat":    {Limit: 1000, Window: time.Hour},
-	"getChats":   {Limit: 10000, Window: time.Hour},
+	"createChat":        {Limit: 1000, Window: time.Hour},
+	"getChat":           {Limit: 1000, Window: time.Hour},
+	"getChats":          {Limit: 10000, Window: time.Hour},
+	"getChatHistory":    {Limit: 10000, Window: time.Hour},
+	"getChatMessage":    {Limit: 1000, Window: time.Hour},
+	"sendMessageToChat": {Limit: 1000, Window: time.Hour},
+	"sendFileToChat":    {Limit: 1000, Window: time.Hour},
 }
 
 type counterKey struct {

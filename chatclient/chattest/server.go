@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -21,6 +24,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/ymchat/ymchat/api"
+	"github.com/ymchat/ymchat/chatclient/notify"
 	"github.com/ymchat/ymchat/internal/openapispec"
 )
 
@@ -37,8 +41,8 @@ const DefaultPageSize = 20
 // Request is one request the fake Market received, for tests to assert what a client
 // sent.
 type Request struct {
-	// Operation is the operation the request was for ("createChat", "getChat",
-	// "getChats"), or empty when it matched none.
+	// Operation is the operationId of the operation the request was for ("createChat",
+	// "getChatHistory", ...), or empty when it matched none (or was a file download).
 	Operation string
 	// BusinessID is the business in the path, 0 when it did not parse.
 	BusinessID int64
@@ -70,6 +74,7 @@ type Server struct {
 	store    *store
 	limits   *limiter
 	faults   *faults
+	notes    *notifier
 	router   routers.Router
 	handler  http.Handler
 	now      func() time.Time
@@ -138,7 +143,8 @@ func WithParallelLimit(n int) Option {
 	}
 }
 
-// WithQuota sets the quota of an operation ("createChat", "getChat" or "getChats");
+// WithQuota sets the quota of an operation (a key of [DocumentedQuotas], e.g.
+// "getChats" or "sendMessageToChat");
 // a zero Quota turns it off. Default: [DocumentedQuotas]. Tests use small windows,
 // e.g. Quota{Limit: 50, Window: time.Second}.
 func WithQuota(operation string, q Quota) Option {
@@ -196,6 +202,12 @@ func NewServer(opts ...Option) *Server {
 	}
 	s.srv = httptest.NewServer(s)
 	s.URL = s.srv.URL
+	for _, url := range s.notes.pending {
+		if err := s.RegisterReceiver(url); err != nil {
+			s.Close()
+			panic(err)
+		}
+	}
 	return s
 }
 
@@ -213,6 +225,7 @@ func newServer(opts ...Option) (*Server, error) {
 		store:    newStore(),
 		limits:   &limiter{parallel: DefaultParallelLimit, inflight: map[int64]int{}, quotas: quotas, counters: map[counterKey]*counter{}},
 		faults:   &faults{queued: map[string][]Fault{}},
+		notes:    newNotifier(),
 		router:   router,
 		now:      time.Now,
 		pageSize: DefaultPageSize,
@@ -239,8 +252,12 @@ func newServer(opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// Close shuts the server down, waiting for requests in flight.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the notification deliveries (retries included) and shuts the server
+// down, waiting for requests in flight.
+func (s *Server) Close() {
+	s.notes.close()
+	s.srv.Close()
+}
 
 // Requests returns the requests received so far (the most recent ones, see
 // [WithRequestLog]), oldest first.
@@ -259,8 +276,9 @@ func (s *Server) ResetRequests() {
 	s.reqs, s.head = nil, 0
 }
 
-// Script makes the next len(faults) requests of operation ("createChat", "getChat",
-// "getChats", or "" for any) misbehave as given, one fault each, in order.
+// Script makes the next len(faults) requests of operation (its operationId, e.g.
+// "getChat" or "sendMessageToChat", or "" for any) misbehave as given, one fault
+// each, in order.
 func (s *Server) Script(operation string, faults ...Fault) { s.faults.script(operation, faults...) }
 
 // AddChat adds a chat to a business; its id must be new.
@@ -299,7 +317,22 @@ func (s *Server) Chat(businessID, chatID int64) (api.Chat, bool) {
 // ServeHTTP answers one request the way the Market would: route, auth, parallel limit,
 // faults, quota, validation against openapi.yaml, then the operation itself.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	limit := int64(maxBody)
+	if strings.HasSuffix(r.URL.Path, "/chats/file/send") {
+		limit = MaxFileSize + maxMultipartOverhead
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	var bodyErr string
+	if int64(len(body)) > limit {
+		// Answer a clean 400 rather than validate a cut-off body; read some more of
+		// what the client is still sending so that it gets to read the answer.
+		_, _ = io.CopyN(io.Discard, r.Body, drainLimit)
+		body = body[:limit]
+		bodyErr = fmt.Sprintf("body: larger than %d bytes", limit)
+		if limit > maxBody {
+			bodyErr = fmt.Sprintf("body field file: the body is larger than %d bytes; a file may have at most %d bytes (5 MB, x-max-file-size)", limit, MaxFileSize)
+		}
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body, At: s.now()}
 	sw := &statusWriter{ResponseWriter: w}
@@ -316,6 +349,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Unlock()
 	}()
+
+	if id, _, ok := parseFilePath(r.URL.Path); ok && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		s.serveFile(sw, r, id)
+		return
+	}
 
 	route, params, err := s.router.FindRoute(r)
 	if err != nil {
@@ -356,11 +394,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if f, ok := s.faults.next(op); ok {
-		if !s.applyFault(sw, r, f, func(w http.ResponseWriter) { s.serveCounted(w, r, route, params, op, business) }) {
+		if !s.applyFault(sw, r, f, func(w http.ResponseWriter) { s.serveCounted(w, r, route, params, op, business, bodyErr) }) {
 			return
 		}
 	}
-	s.serveCounted(sw, r, route, params, op, business)
+	s.serveCounted(sw, r, route, params, op, business, bodyErr)
 }
 
 // reportQuota sets the rate-limit headers of an answer that does not count against the
@@ -375,7 +413,7 @@ func (s *Server) reportQuota(w http.ResponseWriter, business int64, op string) {
 }
 
 // serveCounted counts the request against its quota, validates it and runs it.
-func (s *Server) serveCounted(w http.ResponseWriter, r *http.Request, route *routers.Route, params map[string]string, op string, business int64) {
+func (s *Server) serveCounted(w http.ResponseWriter, r *http.Request, route *routers.Route, params map[string]string, op string, business int64, bodyErr string) {
 	if business > 0 {
 		st, ok, known := s.limits.take(business, op, s.now())
 		if known {
@@ -388,8 +426,16 @@ func (s *Server) serveCounted(w http.ResponseWriter, r *http.Request, route *rou
 			return
 		}
 	}
+	if bodyErr != "" {
+		writeError(w, http.StatusBadRequest, "BAD_REQUEST", bodyErr)
+		return
+	}
+	vr := r
+	if op == "sendFileToChat" {
+		vr = forValidation(r)
+	}
 	err := openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
-		Request: r, PathParams: params, Route: route,
+		Request: vr, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
 	})
 	if err != nil {
@@ -414,6 +460,9 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, rea
 	switch {
 	case f.Drop:
 		panic(http.ErrAbortHandler) // net/http closes the connection without an answer
+	case f.DropAfter:
+		real(httptest.NewRecorder()) // the Market acts; the answer is lost
+		panic(http.ErrAbortHandler)
 	case f.Truncate:
 		rec := httptest.NewRecorder()
 		real(rec)
@@ -554,13 +603,17 @@ func (m market) CreateChat(_ context.Context, req api.CreateChatRequestObject) (
 	default:
 		return api.CreateChat400JSONResponse{BadRequestJSONResponse: badRequest("body: give context (or the older orderId)")}, nil
 	}
-	id, err := m.s.store.create(req.BusinessID, about, m.s.now())
+	id, created, err := m.s.store.create(req.BusinessID, about, m.s.now())
 	var nf errNotFound
 	if errors.As(err, &nf) {
 		return api.CreateChat404JSONResponse{NotFoundJSONResponse: notFound(nf.msg)}, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	if created {
+		c, _ := m.s.store.get(req.BusinessID, id)
+		m.s.notes.publish(notify.ChatCreated{ChatID: id, BusinessID: req.BusinessID, CreatedAt: c.CreatedAt})
 	}
 	return api.CreateChat200JSONResponse{Body: api.CreateChatEnvelope{Status: api.ResponseStatusOK, Result: api.CreateChatResult{ChatID: id}}}, nil
 }
@@ -582,24 +635,37 @@ func (m market) GetChats(_ context.Context, req api.GetChatsRequestObject) (api.
 		limit = int(*req.Params.Limit)
 	}
 	var after int64
-	if req.Params.PageToken != nil && *req.Params.PageToken != "" {
+	if name, tok := pickToken(req.Params.PageToken, req.Params.PageTokenCamelCase); tok != "" {
 		var ok bool
-		after, ok = decodeToken(*req.Params.PageToken, req.BusinessID, filter)
+		after, ok = decodeToken(tok, req.BusinessID, filterKey(filter))
 		if !ok {
-			return api.GetChats400JSONResponse{BadRequestJSONResponse: badRequest("query parameter page_token: not a token this query handed out")}, nil
+			return api.GetChats400JSONResponse{BadRequestJSONResponse: badRequest("query parameter " + name + ": not a token this query handed out")}, nil
 		}
 	}
 	chats, more := m.s.store.list(req.BusinessID, filter, after, limit)
 	page := api.ChatsPage{Chats: chats}
 	if more {
-		page.Paging = api.Pager{NextPageToken: encodeToken(req.BusinessID, filter, chats[len(chats)-1].ChatID)}
+		page.Paging = api.Pager{NextPageToken: encodeToken(req.BusinessID, filterKey(filter), chats[len(chats)-1].ChatID)}
 	}
 	return api.GetChats200JSONResponse{Body: api.GetChatsEnvelope{Status: api.ResponseStatusOK, Result: page}}, nil
 }
 
-// A page token is an opaque cursor: the business, the filter it was made for, and the
-// last chat id handed out. Chats come in id order, so chats created while a caller
-// pages appear on later pages, and none is skipped or repeated.
+// pickToken returns the page token of a request and the name of the parameter it came
+// in: page_token wins over pageToken when both are given (and not empty).
+func pickToken(snake, camel *string) (name, token string) {
+	if snake != nil && *snake != "" {
+		return "page_token", *snake
+	}
+	if camel != nil && *camel != "" {
+		return "pageToken", *camel
+	}
+	return "", ""
+}
+
+// A page token is an opaque cursor: the business, what it pages through (the getChats
+// filter, or the chat of a history), and the last id handed out. Chats and messages
+// come in id order, so ones created while a caller pages appear on later pages, and
+// none is skipped or repeated.
 type pageToken struct {
 	V        int    `json:"v"`
 	Business int64  `json:"b"`
@@ -614,19 +680,96 @@ func filterKey(f api.GetChatsRequest) string {
 	return string(b)
 }
 
-func encodeToken(business int64, f api.GetChatsRequest, after int64) string {
-	b, _ := json.Marshal(pageToken{V: 1, Business: business, After: after, Filter: filterKey(f)})
+func encodeToken(business int64, key string, after int64) string {
+	b, _ := json.Marshal(pageToken{V: 1, Business: business, After: after, Filter: key})
 	return base64URL.EncodeToString(b)
 }
 
-func decodeToken(tok string, business int64, f api.GetChatsRequest) (int64, bool) {
+func decodeToken(tok string, business int64, key string) (int64, bool) {
 	raw, err := base64URL.DecodeString(tok)
 	if err != nil {
 		return 0, false
 	}
 	var t pageToken
-	if json.Unmarshal(raw, &t) != nil || t.V != 1 || t.Business != business || t.Filter != filterKey(f) || t.After < 0 {
+	if json.Unmarshal(raw, &t) != nil || t.V != 1 || t.Business != business || t.Filter != key || t.After < 0 {
 		return 0, false
 	}
 	return t.After, true
+}
+
+const (
+	// maxBody bounds the JSON bodies of requests; a larger one is answered 400.
+	maxBody = 1 << 20
+	// maxMultipartOverhead is how much a sendFileToChat body may hold besides the
+	// file: boundaries, part headers, other parts.
+	maxMultipartOverhead = 64 << 10
+	// drainLimit is how much of an oversized body is read and thrown away before the
+	// 400, so that a client still writing it gets to read the answer.
+	drainLimit = 64 << 20
+)
+
+// forValidation returns the request with its multipart body rewritten for kin-openapi:
+// a file part's own Content-Type (image/png, application/pdf, ...) has no body decoder
+// there, so file parts are given application/octet-stream, which it reads as the
+// string the spec's `format: binary` field is. Everything else (part names, missing or
+// unknown parts) is kept, so the spec's rules still apply. A body that does not parse
+// is left as it is, for the validator to reject.
+func forValidation(r *http.Request) *http.Request {
+	raw, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	if err != nil {
+		return r
+	}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return r
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mr := multipart.NewReader(bytes.NewReader(raw), params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return r
+		}
+		h := textproto.MIMEHeader{}
+		for k, v := range part.Header {
+			h[k] = v
+		}
+		if part.FileName() != "" {
+			h.Set("Content-Type", "application/octet-stream")
+		}
+		pw, err := mw.CreatePart(h)
+		if err != nil {
+			return r
+		}
+		if _, err := io.Copy(pw, part); err != nil {
+			return r
+		}
+	}
+	if mw.Close() != nil {
+		return r
+	}
+	vr := r.Clone(r.Context())
+	vr.Header.Set("Content-Type", mw.FormDataContentType())
+	vr.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
+	vr.ContentLength = int64(buf.Len())
+	return vr
+}
+
+// serveFile answers a download of a file on the fake's own server (a message
+// payload's URL): the bytes, with the file's Content-Type. Like the Market's download
+// links it needs no credentials.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, id string) {
+	f, ok := s.store.file(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("no file %s", id))
+		return
+	}
+	w.Header().Set("Content-Type", f.contentType)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.name}))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.data))
 }

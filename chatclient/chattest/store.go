@@ -15,8 +15,9 @@ import (
 
 // DefaultFixture is the data set [WithDefaultFixture] loads: three businesses (100, 200
 // and 300) with 130, 45 and 12 chats about orders, returns and direct questions, in
-// every status and type, spread over six weeks; and orders and returns without a chat
-// yet, to start chats about.
+// every status and type, spread over six weeks; orders and returns without a chat
+// yet, to start chats about; and conversations in some of business 100's chats (see
+// the package documentation).
 //
 //go:embed testdata/market.json
 var DefaultFixture []byte
@@ -37,6 +38,8 @@ type FixtureBusiness struct {
 	Returns []Return `json:"returns"`
 	// Chats are the business's chats, in the API's form.
 	Chats []api.Chat `json:"chats"`
+	// Conversations are the messages of some of the chats.
+	Conversations []Conversation `json:"conversations,omitempty"`
 }
 
 // Order is an order of a business: createChat can start a chat about it.
@@ -57,25 +60,34 @@ type Return struct {
 	OrderID int64 `json:"orderId"`
 }
 
-// business is one business's data; chats are kept in chat id order.
+// business is one business's data; chats are kept in chat id order, each chat's
+// messages oldest first.
 type business struct {
 	orders  map[int64]Order
 	returns map[int64]Return
 	chats   []api.Chat
+	msgs    map[int64][]api.ChatMessage // by chat id
+	msgIDs  map[int64]bool              // every message id of the business
+	nextMsg int64                       // the next message id
 }
 
 type store struct {
-	mu     sync.Mutex
-	biz    map[int64]*business
-	nextID int64
+	mu       sync.Mutex
+	biz      map[int64]*business
+	nextID   int64
+	files    map[string]storedFile // by file id
+	nextFile int
 }
 
-func newStore() *store { return &store{biz: map[int64]*business{}, nextID: 1} }
+func newStore() *store {
+	return &store{biz: map[int64]*business{}, nextID: 1, files: map[string]storedFile{}}
+}
 
 func (s *store) business(id int64) *business {
 	b := s.biz[id]
 	if b == nil {
-		b = &business{orders: map[int64]Order{}, returns: map[int64]Return{}}
+		b = &business{orders: map[int64]Order{}, returns: map[int64]Return{},
+			msgs: map[int64][]api.ChatMessage{}, msgIDs: map[int64]bool{}, nextMsg: 1}
 		s.biz[id] = b
 	}
 	return b
@@ -103,6 +115,11 @@ func (s *store) load(data []byte) error {
 		}
 		for _, c := range fb.Chats {
 			if err := s.addChatLocked(fb.BusinessID, c); err != nil {
+				return err
+			}
+		}
+		for _, c := range fb.Conversations {
+			if err := s.addConversationLocked(fb.BusinessID, c); err != nil {
 				return err
 			}
 		}
@@ -146,8 +163,9 @@ type errNotFound struct{ msg string }
 // Error implements error.
 func (e errNotFound) Error() string { return e.msg }
 
-// create returns the chat about the context, starting one if there is none.
-func (s *store) create(businessID int64, about api.ChatContext, now time.Time) (int64, error) {
+// create returns the chat about the context, starting one if there is none, and
+// whether it started one.
+func (s *store) create(businessID int64, about api.ChatContext, now time.Time) (int64, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.business(businessID)
@@ -156,20 +174,20 @@ func (s *store) create(businessID int64, about api.ChatContext, now time.Time) (
 	switch about.Type {
 	case api.ChatContextIdentifiableTypeOrder:
 		if _, ok := b.orders[about.ID]; !ok {
-			return 0, errNotFound{fmt.Sprintf("order %d not found in business %d", about.ID, businessID)}
+			return 0, false, errNotFound{fmt.Sprintf("order %d not found in business %d", about.ID, businessID)}
 		}
 		orderID = about.ID
 	case api.ChatContextIdentifiableTypeReturn:
 		r, ok := b.returns[about.ID]
 		if !ok {
-			return 0, errNotFound{fmt.Sprintf("return %d not found in business %d", about.ID, businessID)}
+			return 0, false, errNotFound{fmt.Sprintf("return %d not found in business %d", about.ID, businessID)}
 		}
 		orderID = r.OrderID
 		ctx.ReturnID = r.ReturnID
 	}
 	for _, c := range b.chats {
 		if c.Context.Type == ctx.Type && c.Context.OrderID == orderID && c.Context.ReturnID == ctx.ReturnID {
-			return c.ChatID, nil // the documented behaviour: the existing chat comes back
+			return c.ChatID, false, nil // the documented behaviour: the existing chat comes back
 		}
 	}
 	ctx.OrderID = orderID
@@ -183,7 +201,7 @@ func (s *store) create(businessID int64, about api.ChatContext, now time.Time) (
 	c := api.Chat{ChatID: s.nextID, Context: ctx, OrderID: orderID, Type: api.ChatTypeChat, Status: api.ChatStatusNew, CreatedAt: now, UpdatedAt: now}
 	s.nextID++
 	b.chats = append(b.chats, c) // the newest id sorts last
-	return c.ChatID, nil
+	return c.ChatID, true, nil
 }
 
 func (s *store) get(businessID, chatID int64) (api.Chat, bool) {
