@@ -308,7 +308,7 @@ func TestSendFileToChat(t *testing.T) {
 		assert.Contains(t, msg, "body")
 		status, _ = upload(t, srv, 1, "file", "a.txt", "text/plain", []byte("hi"))
 		assert.Equal(t, 404, status)
-		status, _, out = raw(t, srv, "POST", fmt.Sprintf("/v2/businesses/100/chats/file/send?chatId=%d", photoChat), "key", `{"file":"x"}`)
+		status, _, _ = raw(t, srv, "POST", fmt.Sprintf("/v2/businesses/100/chats/file/send?chatId=%d", photoChat), "key", `{"file":"x"}`)
 		assert.Equal(t, 400, status, "not multipart")
 	})
 	t.Run("a JSON body past 1 MiB is a clean 400", func(t *testing.T) {
