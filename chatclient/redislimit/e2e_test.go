@@ -69,4 +69,3 @@ func TestTwoClientsSharingRedisGetNo420(t *testing.T) {
 		t.Fatalf("the fake Market answered 420 to %d of %d requests", n420, total)
 	}
 }
-
