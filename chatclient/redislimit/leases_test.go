@@ -123,14 +123,14 @@ func TestExpiredLeaseFrees(t *testing.T) {
 	dead.Close() // "killed": no release, no more renewals
 	start := time.Now()
 	live := limiter(t, client(t), redislimit.WithLeaseTTL(ttl))
-	ctx, cancel := context.WithTimeout(context.Background(), 3*ttl)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*ttl)
 	defer cancel()
 	release, err := live.Acquire(ctx, 100)
 	if err != nil {
-		t.Fatalf("no lease within %v after the holder died: %v", 3*ttl, err)
+		t.Fatalf("no lease within %v after the holder died: %v", 4*ttl, err)
 	}
 	release()
-	if took := time.Since(start); took > ttl+150*time.Millisecond {
+	if took := time.Since(start); took > ttl+300*time.Millisecond {
 		t.Fatalf("the dead process's lease came back after %v, TTL %v", took, ttl)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -173,5 +172,3 @@ func (h *logCounter) count(l slog.Level) int {
 	defer h.mu.Unlock()
 	return h.counts[l]
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
