@@ -54,7 +54,7 @@ fuzz:
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
-## bench: the three comparisons against their baselines; writes bench.out and BENCHMARKS.md
+## bench: the comparisons against their baselines; writes bench.out and BENCHMARKS.md
 bench:
 	@# One binary, run repeatedly: baseline and chatclient alternate, so that a drift in
 	@# the machine's speed hits both sides alike (-count would run each side's
@@ -62,7 +62,8 @@ bench:
 	$(GO) test -c -o $(BIN)/bench.test ./internal/bench
 	@rm -f bench.out
 	@for i in 1 2 3 4 5 6 7 8 9 10; do $(BIN)/bench.test -test.run '^$$' -test.bench 'CallOverhead' -test.benchmem | tee -a bench.out; done
-	@for i in 1 2 3 4 5; do $(BIN)/bench.test -test.run '^$$' -test.bench 'Iterate' -test.benchmem | tee -a bench.out; done
+	@for i in 1 2 3 4 5; do $(BIN)/bench.test -test.run '^$$' -test.bench 'Iterate|History' -test.benchmem | tee -a bench.out; done
+	$(BIN)/bench.test -test.run '^$$' -test.bench 'SendFile' -test.benchmem -test.benchtime 5x | tee -a bench.out
 	$(BIN)/bench.test -test.run '^$$' -test.bench 'Quota' -test.benchtime 1x | tee -a bench.out
 	$(GO) run ./internal/bench/benchsummary -o BENCHMARKS.md < bench.out
 

@@ -28,8 +28,9 @@ import (
 //   - When r can be read at any offset with a known size (an *os.File, *bytes.Reader,
 //     *strings.Reader or *io.SectionReader), nothing is buffered: every attempt reads
 //     the bytes afresh with ReadAt, which leaves r's own offset alone.
-//   - Any other reader is read once into memory (at most MaxFileSize+1 bytes), since
-//     its size must be known before sending and a retry needs the bytes again.
+//   - Any other reader is read once into memory (at most MaxFileSize+1 bytes, in
+//     chunks, so about the file's size and no second copy), since its size must be
+//     known before sending and a retry needs the bytes again.
 //
 // Like [Client.SendMessage], a file is delivered at most once: after an ambiguous
 // failure the chat's history is searched for a PARTNER attachment of the same name and
@@ -120,11 +121,61 @@ func fileSource(r io.Reader) (io.ReaderAt, int64, error) {
 	case *io.SectionReader:
 		return v, v.Size(), nil
 	}
-	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	c, err := readChunks(r, MaxFileSize+1)
 	if err != nil {
 		return nil, 0, fmt.Errorf("chatclient: %s: reading the file: %w", OpSendFileToChat, err)
 	}
-	return bytes.NewReader(data), int64(len(data)), nil
+	return c, c.size, nil
+}
+
+// chunks holds a stream read once into memory, in chunks that double from 32 KiB to
+// 1 MiB: nothing is copied to grow a buffer, so a 5 MiB stream costs about 5 MiB, not
+// the twice that a doubling buffer takes at its last step.
+type chunks struct {
+	bufs [][]byte
+	size int64
+}
+
+func readChunks(r io.Reader, limit int64) (*chunks, error) {
+	c := &chunks{}
+	n := 32 << 10
+	for c.size < limit {
+		buf := make([]byte, min(int64(n), limit-c.size))
+		got, err := io.ReadFull(r, buf)
+		if got > 0 {
+			c.bufs = append(c.bufs, buf[:got])
+			c.size += int64(got)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return c, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		n = min(2*n, 1<<20)
+	}
+	return c, nil
+}
+
+// ReadAt implements io.ReaderAt over the chunks.
+func (c *chunks) ReadAt(p []byte, off int64) (int, error) {
+	if off >= c.size {
+		return 0, io.EOF
+	}
+	n := 0
+	for _, b := range c.bufs {
+		if off >= int64(len(b)) {
+			off -= int64(len(b))
+			continue
+		}
+		m := copy(p[n:], b[off:])
+		n += m
+		off = 0
+		if n == len(p) {
+			return n, nil
+		}
+	}
+	return n, io.EOF
 }
 
 // multipartBody is a multipart/form-data body of one part, "file", laid out once:

@@ -438,3 +438,158 @@ func ReportQuota(b *testing.B, viaClient bool) QuotaResult {
 	b.ReportMetric(float64(last.Failed), "caller-errors")
 	return last
 }
+
+// HistoryServer serves one chat (business 100, chat 1) of n generated messages from
+// chattest, with no quota.
+func HistoryServer(n int) *chattest.Server {
+	t0 := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	f := chattest.Fixture{Businesses: []chattest.FixtureBusiness{{
+		BusinessID: 100,
+		Chats: []api.Chat{{ChatID: 1, Type: api.ChatTypeChat, Status: api.ChatStatusWaitingForPartner,
+			Context: api.ChatFullContext{Type: api.ChatContextTypeDirect}, CreatedAt: t0, UpdatedAt: t0}},
+		Conversations: []chattest.Conversation{{ChatID: 1, Generate: n}},
+	}}}
+	data, err := json.Marshal(f)
+	if err != nil {
+		panic(err)
+	}
+	return chattest.NewServer(chattest.WithToken(token), chattest.WithFixture(data),
+		chattest.WithQuota("getChatHistory", chattest.Quota{}), chattest.WithRequestLog(0))
+}
+
+// PlainMessage is a message as the baseline decodes it.
+type PlainMessage struct {
+	MessageID int64     `json:"messageId"`
+	CreatedAt time.Time `json:"createdAt"`
+	Sender    string    `json:"sender"`
+	Message   string    `json:"message"`
+	Payload   []struct {
+		Name string `json:"name"`
+		URL  string `json:"url"`
+		Size int64  `json:"size"`
+	} `json:"payload"`
+}
+
+// GetChatHistory is one getChatHistory page by hand.
+func (b Baseline) GetChatHistory(ctx context.Context, business, chat int64, limit int, pageToken string) ([]PlainMessage, string, error) {
+	url := b.Base + "/v2/businesses/" + strconv.FormatInt(business, 10) + "/chats/history?chatId=" + strconv.FormatInt(chat, 10) + "&limit=" + strconv.Itoa(limit)
+	if pageToken != "" {
+		url += "&page_token=" + pageToken
+	}
+	var env struct {
+		Result struct {
+			Messages []PlainMessage `json:"messages"`
+			Paging   struct {
+				NextPageToken string `json:"nextPageToken"`
+			} `json:"paging"`
+		} `json:"result"`
+	}
+	if _, err := b.do(ctx, http.MethodPost, url, struct{}{}, &env); err != nil {
+		return nil, "", fmt.Errorf("getChatHistory: %v", err)
+	}
+	return env.Result.Messages, env.Result.Paging.NextPageToken, nil
+}
+
+// IterateHistory reads all n messages of a chat per iteration, through chatclient's
+// Messages iterator or a hand-written page loop, reporting messages/s or, with
+// sampleHeap, the peak live heap the iteration adds.
+func IterateHistory(b *testing.B, n int, viaClient, sampleHeap bool) {
+	srv := HistoryServer(n)
+	defer srv.Close()
+	ctx := context.Background()
+	client := NewClient(b, srv.URL)
+	base := Baseline{HC: transport(), Base: srv.URL}
+	var peak uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		var hs *heapSampler
+		if sampleHeap {
+			b.StopTimer()
+			hs = newHeapSampler(10)
+			b.StartTimer()
+		}
+		count := 0
+		if viaClient {
+			for _, err := range client.Messages(ctx, 100, 1, 0) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				count++
+				if count%chatclient.MaxHistoryPageSize == 0 {
+					hs.page()
+				}
+			}
+		} else {
+			tok := ""
+			for {
+				msgs, next, err := base.GetChatHistory(ctx, 100, 1, 100, tok)
+				if err != nil {
+					b.Fatal(err)
+				}
+				count += len(msgs)
+				hs.page()
+				if next == "" {
+					break
+				}
+				tok = next
+			}
+		}
+		if count != n {
+			b.Fatalf("read %d messages, want %d", count, n)
+		}
+		if hs != nil && hs.peak > peak {
+			peak = hs.peak
+		}
+	}
+	b.StopTimer()
+	if sampleHeap {
+		b.ReportMetric(float64(peak), "peak-live-heap-B")
+	} else {
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "messages/s")
+	}
+}
+
+// FileSize is the size of the file the send benchmark uploads: the Market's maximum.
+const FileSize = chatclient.MaxFileSize
+
+// SinkServer answers every request with an empty OK after reading the body into
+// io.Discard, so that a benchmark measures what the client allocates.
+func SinkServer() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"OK"}`))
+	}))
+}
+
+// SendFile sends a FileSize file per iteration from a source that can be read at any
+// offset (readerAt: a *bytes.Reader, like an *os.File) or from a plain stream, and
+// reports the bytes allocated per send as a share of the file's size.
+func SendFile(b *testing.B, readerAt bool) {
+	srv := SinkServer()
+	defer srv.Close()
+	client := NewClient(b, srv.URL)
+	data := make([]byte, FileSize)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	ctx := context.Background()
+	b.SetBytes(FileSize)
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for range b.N {
+		var r io.Reader = bytes.NewReader(data)
+		if !readerAt {
+			r = struct{ io.Reader }{bytes.NewReader(data)} // hides ReadAt: a plain stream
+		}
+		if err := client.SendFile(ctx, 100, 1, "photo.bin", r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/FileSize, "alloc-x-file")
+}

@@ -29,3 +29,18 @@ func BenchmarkQuota(b *testing.B) {
 	b.Run("naive", func(b *testing.B) { ReportQuota(b, false) })
 	b.Run("chatclient", func(b *testing.B) { ReportQuota(b, true) })
 }
+
+// Reading a 5,000-message history (50 pages) against a hand-written page loop.
+func BenchmarkHistory(b *testing.B) {
+	b.Run("baseline", func(b *testing.B) { IterateHistory(b, 5000, false, false) })
+	b.Run("chatclient", func(b *testing.B) { IterateHistory(b, 5000, true, false) })
+	b.Run("heap/baseline", func(b *testing.B) { IterateHistory(b, 5000, false, true) })
+	b.Run("heap/chatclient", func(b *testing.B) { IterateHistory(b, 5000, true, true) })
+}
+
+// Sending a 5 MiB file: from a source read at any offset (no copy) and from a plain
+// stream (read once into memory).
+func BenchmarkSendFile(b *testing.B) {
+	b.Run("readerat", func(b *testing.B) { SendFile(b, true) })
+	b.Run("stream", func(b *testing.B) { SendFile(b, false) })
+}

@@ -12,7 +12,7 @@ import (
 )
 
 // TestREADMEGoExamplesCompile builds every ```go block of the README as the body of a
-// function (with ctx, businessID, chatID, orderID and t in scope), in a throwaway
+// function (with ctx, client, businessID, chatID, orderID and t in scope), in a throwaway
 // package inside the module, importing only what a user would: never package api.
 func TestREADMEGoExamplesCompile(t *testing.T) {
 	root := filepath.Join("..", "..")
@@ -34,6 +34,9 @@ import (
 	"github.com/ymchat/ymchat/chatclient"
 	"github.com/ymchat/ymchat/chatclient/chattest"
 	"github.com/ymchat/ymchat/chatclient/notify"
+	"github.com/ymchat/ymchat/chatclient/redislimit"
+	"github.com/redis/go-redis/v9"
+	"net/http"
 )
 
 var (
@@ -43,6 +46,9 @@ var (
 	_ = chatclient.New
 	_ = chattest.NewServer
 	_ = notify.NewHandler
+	_ = redislimit.New
+	_ = redis.NewClient
+	_ = http.Handle
 )
 `)
 	for i, m := range blocks {
@@ -60,8 +66,10 @@ var (
 			}
 		}
 		params := "ctx context.Context, t *testing.T, businessID, orderID int64"
-		if !regexp.MustCompile(`\bchatID\b[^:=\n]*:=`).MatchString(body) {
-			params += ", chatID int64"
+		for name, typ := range map[string]string{"chatID": "int64", "client": "*chatclient.Client"} {
+			if !regexp.MustCompile(`\b` + name + `\b[^:=\n]*:=`).MatchString(body) {
+				params += ", " + name + " " + typ
+			}
 		}
 		b.WriteString("\nfunc example" + string(rune('A'+i)) + "(" + params + ") error {\n")
 		b.WriteString(body + "\n" + strings.Join(uses, "\n") + "\nreturn nil\n}\n")
