@@ -40,14 +40,16 @@ lint: $(STATICCHECK)
 test:
 	$(GO) test -race -count=1 ./...
 
-FUZZ_TARGETS := FuzzResponseDecoding FuzzRequestBuilding
+# target:package pairs
+FUZZ_TARGETS := FuzzResponseDecoding:./chatclient FuzzRequestBuilding:./chatclient FuzzDecode:./chatclient/notify
 FUZZTIME     ?= 2m
 
 ## fuzz: run every fuzz target for FUZZTIME (default 2m) each
 fuzz:
-	@for f in $(FUZZ_TARGETS); do \
-	  echo "== $$f ($(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./chatclient || exit 1; \
+	@for tp in $(FUZZ_TARGETS); do \
+	  f=$${tp%%:*}; p=$${tp#*:}; \
+	  echo "== $$f in $$p ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
 	done
 
 ## fuzz-short: every fuzz target for 10s each (part of ci)

@@ -240,7 +240,7 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 	if server[len(server)-1] != '/' {
 		server += "/" // the builders resolve paths against it: keep a path prefix
 	}
-	return &Client{
+	c := &Client{
 		server:  server,
 		base:    base,
 		http:    hc,
@@ -254,7 +254,9 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 		hook:    s.hook,
 		clock:   s.clock,
 		jitter:  rand.Int64N,
-	}, nil
+	}
+	c.skew.Store(skewUnknown)
+	return c, nil
 }
 
 // defaultTransport is Go's default transport with an idle pool sized for the limits

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/ymchat/ymchat/chatclient"
 	"github.com/ymchat/ymchat/chatclient/chattest"
+	"github.com/ymchat/ymchat/chatclient/notify"
 )
 
 // The fixture's chat with a 300-message history (ids 1000021–1000320).
@@ -231,4 +233,48 @@ func TestNeverSaidTwice(t *testing.T) {
 			assert.NotEqual(t, "getChatHistory", r.Operation, "a refusal is certain: no need to look")
 		}
 	})
+}
+
+// TestNotificationLoopEndToEnd: the customer writes in the fake Market, the Market
+// notifies the receiver, the receiver's code fetches the message with the client and
+// answers it in the fake Market — all over real HTTP.
+func TestNotificationLoopEndToEnd(t *testing.T) {
+	srv := newFake(t)
+	c := clientFor(t, srv)
+	answered := make(chan int64, 1)
+	h, err := notify.NewHandler(
+		notify.OnChatMessageSent(func(ctx context.Context, n notify.ChatMessageSent) error {
+			id, err := n.MessageID.Int64()
+			if err != nil {
+				return err
+			}
+			msg, err := c.GetMessage(ctx, n.BusinessID, n.ChatID, id)
+			if err != nil {
+				return err
+			}
+			if err := c.SendMessage(ctx, n.BusinessID, n.ChatID, "Re: "+msg.Text); err != nil {
+				return err
+			}
+			answered <- n.ChatID
+			return nil
+		}),
+		notify.WithDedup(100),
+	)
+	require.NoError(t, err)
+	receiver := httptest.NewServer(h)
+	t.Cleanup(receiver.Close)
+	require.NoError(t, srv.RegisterReceiver(receiver.URL+"/notification"), "the PING on registration is answered")
+
+	_, err = srv.CustomerWrites(100, 5000002, "Where is my parcel?")
+	require.NoError(t, err)
+	select {
+	case chat := <-answered:
+		assert.Equal(t, int64(5000002), chat)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer within 10s")
+	}
+	assert.Equal(t, 1, countText(srv, 5000002, "Re: Where is my parcel?"))
+	got, err := c.GetChat(context.Background(), 100, 5000002)
+	require.NoError(t, err)
+	assert.Equal(t, chatclient.StatusWaitingForCustomer, got.Status, "answered: the customer's turn")
 }

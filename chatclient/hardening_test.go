@@ -333,3 +333,20 @@ func TestAnOversizedBodyIsNotBufferedSeveralTimesOver(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+func TestTheMarketsClockIsTheBestOfTheDateHeaders(t *testing.T) {
+	c, clock := newTestClient(t, "https://api.example")
+	local := clock.Now()
+	assert.Equal(t, local, c.marketNow(local), "before any answer: the local clock")
+	// Dates are truncated to the second: the largest estimate is the closest.
+	c.noteSkew(-300 * time.Millisecond)
+	c.noteSkew(-900 * time.Millisecond)
+	c.noteSkew(-100 * time.Millisecond)
+	c.noteSkew(-700 * time.Millisecond)
+	assert.Equal(t, local.Add(-100*time.Millisecond), c.marketNow(local))
+	// A clock stepped by minutes replaces it, either way.
+	c.noteSkew(-10 * time.Minute)
+	assert.Equal(t, local.Add(-10*time.Minute), c.marketNow(local))
+	c.noteSkew(2 * time.Minute)
+	assert.Equal(t, local.Add(2*time.Minute), c.marketNow(local))
+}

@@ -2,6 +2,7 @@ package chatclient
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -302,7 +303,7 @@ func parseRateLimit(h http.Header) RateLimit {
 func (c *Client) rateLimit(h http.Header, now time.Time) RateLimit {
 	rl := parseRateLimit(h)
 	if date, err := http.ParseTime(header(h, "Date")); err == nil {
-		c.skew.Store(int64(date.Sub(now)))
+		c.noteSkew(date.Sub(now))
 	}
 	if !rl.Until.IsZero() {
 		rl.ResetAt = now.Add(marketWait(rl.Until, h, now))
@@ -310,8 +311,35 @@ func (c *Client) rateLimit(h http.Header, now time.Time) RateLimit {
 	return rl
 }
 
-// marketNow is the Market's time at the local time now, as far as the Date of the
-// latest answer tells (to the second, and never ahead of the Market's clock).
+// skewUnknown marks the skew before the first Date header.
+const skewUnknown = math.MinInt64
+
+// clockStep is how far below the best estimate a new one must fall to be taken as a
+// step of the local clock (or the Market's) rather than a Date truncated to the second.
+const clockStep = 2 * time.Second
+
+// noteSkew takes one estimate of the Market's clock minus ours: a Date header is the
+// Market's time truncated to the second, so each estimate is at most a second below
+// the truth and never above it. The largest estimate is the best; a much lower one
+// means a clock was stepped, and replaces it.
+func (c *Client) noteSkew(est time.Duration) {
+	for {
+		cur := c.skew.Load()
+		if cur != skewUnknown && int64(est) <= cur && int64(est) >= cur-int64(clockStep) {
+			return
+		}
+		if c.skew.CompareAndSwap(cur, int64(est)) {
+			return
+		}
+	}
+}
+
+// marketNow is the Market's time at the local time now, as far as the Date headers of
+// the answers tell (to within a second, and never ahead of the Market's clock).
 func (c *Client) marketNow(now time.Time) time.Time {
-	return now.Add(time.Duration(c.skew.Load()))
+	s := c.skew.Load()
+	if s == skewUnknown {
+		return now
+	}
+	return now.Add(time.Duration(s))
 }
