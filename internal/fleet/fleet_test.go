@@ -84,15 +84,27 @@ type market struct {
 	url                    string
 	total, parallel, quota atomic.Int64
 	unexpected             atomic.Int64 // any other status but 200
-	closeFront             func()
+	mu                     sync.Mutex
+	log                    []arrival // every request, for FLEET_TRACE
+}
+
+// arrival is one request the Market answered: when it arrived, when it was answered
+// and with what status.
+type arrival struct {
+	at, done time.Time
+	status   int
 }
 
 func newMarket(t testing.TB, opts ...chattest.Option) *market {
 	m := &market{srv: chattest.NewServer(append([]chattest.Option{chattest.WithDefaultFixture(), chattest.WithRequestLog(0)}, opts...)...)}
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w}
+		at := time.Now()
 		m.srv.ServeHTTP(rec, r)
 		m.total.Add(1)
+		m.mu.Lock()
+		m.log = append(m.log, arrival{at, time.Now(), rec.status})
+		m.mu.Unlock()
 		switch {
 		case rec.status == 420 && bytes.Contains(rec.body.Bytes(), []byte("parallel requests")):
 			m.parallel.Add(1)
@@ -247,6 +259,15 @@ func runFleet(tb testing.TB, limits, redisAddr string) fleetRun {
 		end = max(end, s.End)
 	}
 	r.wall = time.Unix(0, end).Sub(start)
+	// FLEET_TRACE=file appends every request (limits, arrival and answer in seconds
+	// since the start, status) to file, to see where a run spends its time.
+	if path := os.Getenv("FLEET_TRACE"); path != "" {
+		f, _ := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		defer f.Close()
+		for _, a := range m.log {
+			fmt.Fprintf(f, "%s %.3f %.3f %d\n", limits, a.at.Sub(start).Seconds(), a.done.Sub(start).Seconds(), a.status)
+		}
+	}
 	r.parallel420s, r.quota420s = m.parallel.Load(), m.quota.Load()
 	r.requests, r.unexpected = m.total.Load(), m.unexpected.Load()
 	return r
@@ -269,6 +290,9 @@ func BenchmarkFleet(b *testing.B) {
 			}
 			if r.calls != calls {
 				b.Fatalf("%d calls made, want %d", r.calls, calls)
+			}
+			if r.unexpected > 0 {
+				b.Errorf("the Market answered %d requests with neither 200 nor 420", r.unexpected)
 			}
 			if r.degraded {
 				b.Error("a process fell back to in-process limits")
