@@ -79,3 +79,8 @@ demo:
 
 ## ci: everything CI checks
 ci: check-generated lint test fuzz-short
+
+## bench-fleet: 4 OS processes on one key, shared Redis vs in-process limits, and Redis's overhead per call (timing-sensitive: not in ci)
+bench-fleet:
+	$(GO) test -run '^$$' -bench 'BenchmarkFleet' -benchtime 1x ./internal/fleet/
+	$(GO) test -run '^$$' -bench 'BenchmarkOverhead' ./chatclient/redislimit/

@@ -1,0 +1,381 @@
+package fleet_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ymchat/ymchat/chatclient/chattest"
+	"github.com/ymchat/ymchat/chatclient/redislimit"
+	"github.com/ymchat/ymchat/internal/fleet"
+)
+
+func TestMain(m *testing.M) {
+	if code, child := fleet.Main(); child {
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+// startRedis runs a real redis-server on a free loopback port (miniredis, listening on
+// loopback too, when redis-server is not on PATH) and returns its address.
+func startRedis(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(mr.Close)
+		t.Log("redis-server is not on PATH; running against miniredis")
+		return mr.Addr()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %s did not answer: %v", addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// market is the fake Market behind a handler that sorts its 420s by their message:
+// the parallel limit ("Hit rate limit of 4 parallel requests") or a spent quota.
+type market struct {
+	srv                    *chattest.Server
+	url                    string
+	total, parallel, quota atomic.Int64
+	unexpected             atomic.Int64 // any other status but 200
+	mu                     sync.Mutex
+	log                    []arrival // every request, for FLEET_TRACE
+}
+
+// arrival is one request the Market answered: when it arrived, when it was answered
+// and with what status.
+type arrival struct {
+	at, done time.Time
+	status   int
+}
+
+func newMarket(t testing.TB, opts ...chattest.Option) *market {
+	m := &market{srv: chattest.NewServer(append([]chattest.Option{chattest.WithDefaultFixture(), chattest.WithRequestLog(0)}, opts...)...)}
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &recorder{ResponseWriter: w}
+		at := time.Now()
+		m.srv.ServeHTTP(rec, r)
+		m.total.Add(1)
+		m.mu.Lock()
+		m.log = append(m.log, arrival{at, time.Now(), rec.status})
+		m.mu.Unlock()
+		switch {
+		case rec.status == 420 && bytes.Contains(rec.body.Bytes(), []byte("parallel requests")):
+			m.parallel.Add(1)
+		case rec.status == 420:
+			m.quota.Add(1)
+		case rec.status != http.StatusOK && rec.status != 0:
+			m.unexpected.Add(1)
+		}
+	}))
+	m.url = front.URL
+	t.Cleanup(func() { front.Close(); m.srv.Close() })
+	return m
+}
+
+// recorder notes the status and, for a 420, the body of an answer.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	if r.status == 420 && r.body.Len() < 1024 {
+		r.body.Write(b)
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// child is a running child process.
+type child struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Reader
+	errb  *bytes.Buffer
+}
+
+// startChild re-executes the test binary as a child in mode with cfg.
+func startChild(t testing.TB, mode string, cfg fleet.Config) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fleet.Env(mode, cfg)...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errb := &bytes.Buffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout), errb: errb}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return c
+}
+
+// expect reads one line from the child and fails t unless it is want.
+func (c *child) expect(t testing.TB, want string) {
+	t.Helper()
+	line, err := c.out.ReadString('\n')
+	if strings.TrimSpace(line) != want {
+		_ = c.cmd.Process.Kill()
+		_ = c.cmd.Wait()
+		t.Fatalf("child said %q (%v), want %q; stderr:\n%s", line, err, want, c.errb.String())
+	}
+}
+
+// fleetRun is the outcome of one run of the fleet.
+type fleetRun struct {
+	calls, errors           int
+	parallel420s, quota420s int64
+	requests, unexpected    int64
+	wall                    time.Duration
+	degraded                bool
+	firstError              string
+}
+
+const (
+	procs    = 4
+	workers  = 4   // goroutines per process
+	calls    = 400 // in all: 100 per process
+	quota    = 100 // getChat requests per window
+	window   = time.Second
+	latency  = 20 * time.Millisecond // every request of the fake
+	business = 100
+)
+
+var runs atomic.Int64
+
+// runFleet starts procs children with the given limits against a fresh fake Market
+// (and, for shared limits, a fresh key prefix on redisAddr), starts them together at a
+// whole second (a quota window's start) and collects their summaries.
+func runFleet(tb testing.TB, limits, redisAddr string) fleetRun {
+	m := newMarket(tb,
+		chattest.WithQuota("getChat", chattest.Quota{Limit: quota, Window: window}),
+		chattest.WithFaultRate(1, 1, chattest.Delay(latency)))
+	cfg := fleet.Config{
+		URL: m.url, Token: chattest.DefaultToken, Limits: limits, RedisAddr: redisAddr,
+		Prefix:   fmt.Sprintf("fleet:%d:%d:", os.Getpid(), runs.Add(1)),
+		Business: business, Calls: calls / procs, Workers: workers, Timeout: time.Minute,
+	}
+	children := make([]*child, procs)
+	for i := range children {
+		children[i] = startChild(tb, fleet.ModeCalls, cfg)
+	}
+	for _, c := range children {
+		c.expect(tb, fleet.Ready)
+	}
+	// Start at the next whole second at least 200ms away: the quota windows start
+	// at whole seconds, so the run begins with a fresh window.
+	start := time.Now().Add(200 * time.Millisecond).Truncate(time.Second).Add(time.Second)
+	for _, c := range children {
+		if _, err := fmt.Fprintln(c.stdin, start.UnixNano()); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	var r fleetRun
+	var end int64
+	for _, c := range children {
+		line, err := c.out.ReadString('\n')
+		var s fleet.Summary
+		if err != nil || json.Unmarshal([]byte(line), &s) != nil {
+			tb.Fatalf("child summary %q (%v); stderr:\n%s", line, err, c.errb.String())
+		}
+		if err := c.cmd.Wait(); err != nil {
+			tb.Fatalf("child: %v; stderr:\n%s", err, c.errb.String())
+		}
+		r.calls += s.Calls
+		r.errors += s.Errors
+		r.degraded = r.degraded || s.Degraded
+		if r.firstError == "" {
+			r.firstError = s.FirstError
+		}
+		end = max(end, s.End)
+	}
+	r.wall = time.Unix(0, end).Sub(start)
+	// FLEET_TRACE=file appends every request (limits, arrival and answer in seconds
+	// since the start, status) to file, to see where a run spends its time.
+	if path := os.Getenv("FLEET_TRACE"); path != "" {
+		f, _ := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		defer f.Close()
+		for _, a := range m.log {
+			fmt.Fprintf(f, "%s %.3f %.3f %d\n", limits, a.at.Sub(start).Seconds(), a.done.Sub(start).Seconds(), a.status)
+		}
+	}
+	r.parallel420s, r.quota420s = m.parallel.Load(), m.quota.Load()
+	r.requests, r.unexpected = m.total.Load(), m.unexpected.Load()
+	return r
+}
+
+// BenchmarkFleet runs 4 separate processes, 4 goroutines each, making 400 getChat
+// calls in all on business 100 of the fake Market (20 ms per request, a quota of 100
+// per 1 s window, 4 parallel requests per business), once with the limits shared
+// through one Redis and once with each process's in-process limits. It reports the
+// Market's parallel-limit and quota 420s, the callers' errors, the wall time and its
+// ratio to the least the quota allows. Run it with `make bench-fleet`.
+func BenchmarkFleet(b *testing.B) {
+	redisAddr := startRedis(b)
+	minWall := fleet.MinWall(calls, quota, window, chattest.DefaultParallelLimit, latency)
+	for _, limits := range []string{fleet.Shared, fleet.Local} {
+		b.Run(limits, func(b *testing.B) {
+			var r fleetRun
+			for range b.N {
+				r = runFleet(b, limits, redisAddr)
+			}
+			if r.calls != calls {
+				b.Fatalf("%d calls made, want %d", r.calls, calls)
+			}
+			if r.unexpected > 0 {
+				b.Errorf("the Market answered %d requests with neither 200 nor 420", r.unexpected)
+			}
+			if r.degraded {
+				b.Error("a process fell back to in-process limits")
+			}
+			if r.firstError != "" {
+				b.Logf("first caller error: %s", r.firstError)
+			}
+			b.ReportMetric(float64(r.parallel420s), "parallel-420s")
+			b.ReportMetric(float64(r.quota420s), "quota-420s")
+			b.ReportMetric(float64(r.errors), "caller-errors")
+			b.ReportMetric(float64(r.requests), "requests")
+			b.ReportMetric(r.wall.Seconds(), "wall-s")
+			b.ReportMetric(minWall.Seconds(), "min-s")
+			b.ReportMetric(r.wall.Seconds()/minWall.Seconds(), "x-min")
+			b.ReportMetric(0, "ns/op") // one op is a whole run: wall-s says it
+		})
+	}
+}
+
+// A process killed (SIGKILL) while it holds every lease of a business gives nothing
+// back, yet the others get a lease again within the lease TTL: the leases expire.
+func TestFleetKillFreesLeases(t *testing.T) {
+	const ttl = time.Second
+	redisAddr := startRedis(t)
+	cfg := fleet.Config{RedisAddr: redisAddr, Prefix: fmt.Sprintf("fleet-kill:%d:", os.Getpid()),
+		LeaseTTL: ttl, Business: business, Timeout: time.Minute}
+	holder := startChild(t, fleet.ModeHold, cfg)
+	holder.expect(t, fleet.Held)
+
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr, ContextTimeoutEnabled: true})
+	defer rdb.Close()
+	lim, err := redislimit.New(rdb, redislimit.WithPrefix(cfg.Prefix), redislimit.WithLeaseTTL(ttl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lim.Close()
+
+	// While the holder lives (and renews), no lease is free, past the TTL too.
+	ctx, cancel := context.WithTimeout(context.Background(), ttl+ttl/2)
+	_, err = lim.Acquire(ctx, business)
+	cancel()
+	if err == nil {
+		t.Fatal("got a lease while another process held all of them")
+	}
+
+	if err := holder.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	_ = holder.cmd.Wait()
+
+	// Every slot comes back within the TTL (plus slack for polling and a loaded machine).
+	const slack = 500 * time.Millisecond
+	ctx, cancel = context.WithDeadline(context.Background(), killed.Add(ttl+slack))
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		errs     []error
+		releases []func()
+	)
+	for range redislimit.DefaultMaxInFlight {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			release, err := lim.Acquire(ctx, business)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			releases = append(releases, release)
+		}()
+	}
+	wg.Wait()
+	regained := time.Since(killed)
+	for _, release := range releases {
+		release()
+	}
+	if len(errs) > 0 || lim.Degraded() {
+		t.Fatalf("%d of %d leases not regained within %v of the kill (degraded %v): %v",
+			len(errs), redislimit.DefaultMaxInFlight, ttl+slack, lim.Degraded(), errs)
+	}
+	t.Logf("all %d leases regained %v after the SIGKILL (lease TTL %v)", len(releases), regained.Round(time.Millisecond), ttl)
+}
