@@ -5,7 +5,7 @@ STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 GENERATED   := api/types.gen.go api/client.gen.go api/server.gen.go
 
-.PHONY: all generate check-generated lint test fuzz fuzz-short bench bench-check demo ci tools
+.PHONY: all generate check-generated lint test fuzz fuzz-short bench bench-check bench-fleet demo ci tools
 
 all: ci
 
@@ -67,6 +67,7 @@ bench:
 	@for i in 1 2 3 4 5; do $(BIN)/bench.test -test.run '^$$' -test.bench 'Iterate|History' -test.benchmem | tee -a bench.out; done
 	$(BIN)/bench.test -test.run '^$$' -test.bench 'SendFile' -test.benchmem -test.benchtime 5x | tee -a bench.out
 	$(BIN)/bench.test -test.run '^$$' -test.bench 'Quota' -test.benchtime 1x | tee -a bench.out
+	$(MAKE) --no-print-directory bench-fleet | tee -a bench.out
 	$(GO) run ./internal/bench/benchsummary -o BENCHMARKS.md < bench.out
 
 ## bench-check: fail when a benchmark figure misses its goal (timing-sensitive: not in ci)

@@ -198,7 +198,9 @@ func write(rep *report, header []string, cmdline string) {
 		fmt.Fprintf(w, "| %s | %.3f s | %.0f s | %.3f× | %.0f | %.1f%% | %.0f |\n", p, f[0], f[1], f[2], f[3], f[3]/10, f[4])
 	}
 	c, n := fig["chatclient"], fig["naive"]
-	g := rep.goal(c[4] == 0 && c[3] <= 20 && c[2] <= 1.10 && c[0] < n[0] && c[3] < n[3],
+	// Both policies can reach the quota's minimum, which bounds the wall time: chatclient
+	// must not be slower than the naive policy by more than the noise (2%).
+	g := rep.goal(c[4] == 0 && c[3] <= 20 && c[2] <= 1.10 && c[0] <= 1.02*n[0] && c[3] < n[3],
 		"quota: errors %.0f, 420s %.0f (naive %.0f), wall %.3fs = %.3f× the minimum (naive %.3fs)", c[4], c[3], n[3], c[0], c[2], n[0])
 	fmt.Fprintf(w, "\nGoal: %s.\n", g)
 
@@ -221,4 +223,16 @@ func write(rep *report, header []string, cmdline string) {
 		g := rep.goal(x <= limit, "send file from %s: %.3f× the file (goal ≤ %.1f×)", src, x, limit)
 		fmt.Fprintf(w, "| %s | %.0f | %.3f× the file | %s |\n", src, mbs, x, g)
 	}
+
+	fmt.Fprintf(w, "\n## 6. A fleet on one key\n\nMade by `make bench-fleet` (part of `make bench`): 4 OS processes (4 goroutines each),\n400 getChat calls on one business against chattest at 20 ms a request, a quota of 100\nper 1-second window and the parallel limit of 4; limits shared through one real\n`redis-server` (package redislimit), or each process on its own in-process limits.\nGoal with Redis: 0 parallel-limit 420s, 0 caller errors, wall ≤ 1.10× the minimum;\nRedis's overhead per admitted call (lease, quota, and both releases: 4 round trips on\nloopback) ≤ 150 µs.\n\n")
+	fmt.Fprintf(w, "| limits | parallel-limit 420s | quota 420s | caller errors | requests | wall | minimum | wall / minimum |\n|---|---|---|---|---|---|---|---|\n")
+	for _, mode := range []string{"shared", "local"} {
+		name := "BenchmarkFleet/" + mode
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f | %.0f | %.3f s | %.1f s | %.3f× |\n", mode, rep.get(name, "parallel-420s"), rep.get(name, "quota-420s"),
+			rep.get(name, "caller-errors"), rep.get(name, "requests"), rep.get(name, "wall-s"), rep.get(name, "min-s"), rep.get(name, "x-min"))
+	}
+	sp, se, sx := rep.get("BenchmarkFleet/shared", "parallel-420s"), rep.get("BenchmarkFleet/shared", "caller-errors"), rep.get("BenchmarkFleet/shared", "x-min")
+	us := rep.get("BenchmarkOverhead", "µs/call")
+	g = rep.goal(sp == 0 && se == 0 && sx <= 1.10 && us <= 150, "fleet: shared 420s %.0f, errors %.0f, wall %.3f× the minimum, Redis %.0f µs/call", sp, se, sx, us)
+	fmt.Fprintf(w, "\nRedis's overhead per admitted call: %.0f µs. Goal: %s.\n", us, g)
 }
