@@ -81,4 +81,32 @@
 // [Server.Requests] tells what a client sent. [Drop] closes the connection before the
 // request is applied; [DropAfter] applies it (the message is sent) and then closes the
 // connection, to test that a client never sends twice what it cannot tell was sent.
+// [SpentQuota] and [ParallelLimit] are the two 420s with the Market's headers.
+//
+// # Made for tests
+//
+// [Start] takes the test and closes the server when it ends. [WithChat] seeds chats
+// in the client's vocabulary ([Chat]: no pointers, dates relative to the server's
+// clock). [Server.SetChatStatus] moves a chat. [NewClock] is a clock the fake and a
+// chatclient share (WithClock(clock.Now) here, chatclient.WithClock(clock) there): the
+// fake's Date and rate-limit headers follow it, and a client's retry or quota wait
+// advances it at once, so a test of a one-hour reset takes no real time. Every
+// [Request] records its headers.
+//
+// # Where it differs from the real Market
+//
+//   - An unknown business has no chats (or answers 404), where the Market may answer
+//     403 for a business the token cannot see.
+//   - getChats pages hold 20 chats unless told otherwise; the Market documents only the
+//     maximum (20) and its newer spec a default of 10. History pages hold 50.
+//   - Quotas are per business and operation in fixed windows that start at the first
+//     request; the Market's hourly windows are its own. Tests set small windows.
+//   - Page tokens are readable cursors (base64 JSON); the Market's are opaque too, but
+//     different. Tokens from one fake do not work on another business or filter.
+//   - Files are kept in memory, served back without credentials under /files/, and
+//     their content types are not checked against the Market's list.
+//   - Sending to a FINISHED chat reopens it; the Market's behaviour there is not
+//     documented.
+//   - The default fixture's dates are absolute (October 2026); [WithChat] seeds
+//     relative ones.
 package chattest

@@ -52,6 +52,9 @@ type Request struct {
 	Query url.Values
 	// Body is the request body.
 	Body []byte
+	// Header holds the request's headers as they arrived (credentials included: the
+	// fake's own token).
+	Header http.Header
 	// AuthScheme is "Api-Key", "Bearer", or "" when the request carried no credentials.
 	AuthScheme string
 	// Status is the status of the answer; 0 when the connection was dropped.
@@ -193,22 +196,31 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// NewServer starts a fake Market on a loopback port. Close it when done. Like
-// httptest.NewServer, it panics if it cannot start, or if an option is invalid.
+// NewServer starts a fake Market on a loopback port. Close it when done (or use
+// [Start], which closes it when the test ends). Like httptest.NewServer, it panics if
+// it cannot start, or if an option is invalid.
 func NewServer(opts ...Option) *Server {
 	s, err := newServer(opts...)
 	if err != nil {
 		panic(err)
 	}
+	if err := s.start(); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// start serves s on a loopback port and registers the receivers the options named.
+func (s *Server) start() error {
 	s.srv = httptest.NewServer(s)
 	s.URL = s.srv.URL
 	for _, url := range s.notes.pending {
 		if err := s.RegisterReceiver(url); err != nil {
 			s.Close()
-			panic(err)
+			return err
 		}
 	}
-	return s
+	return nil
 }
 
 func newServer(opts ...Option) (*Server, error) {
@@ -334,7 +346,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body, At: s.now()}
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body, At: s.now()}
+	// The Market's clock is the fake's clock: a client measures quota resets against it.
+	w.Header().Set("Date", rec.At.UTC().Format(http.TimeFormat))
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
 		rec.Status = sw.status
