@@ -32,6 +32,7 @@ var msk = time.FixedZone("MSK", 3*60*60)
 
 // env is what the command needs from the process; tests give their own.
 type env struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	now            func() time.Time

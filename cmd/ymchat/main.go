@@ -8,6 +8,10 @@
 //	ymchat chats [filters] [--json|--jsonl]
 //	ymchat chat get ID
 //	ymchat chat new --order ID | --return ID
+//	ymchat chat history CHAT_ID [--from MESSAGE_ID] [--limit N] [--json|--jsonl]
+//	ymchat chat message CHAT_ID MESSAGE_ID [--json]
+//	ymchat chat send CHAT_ID [--message TEXT]    (text from stdin without --message)
+//	ymchat chat send-file CHAT_ID PATH
 //
 // The token comes from YM_API_KEY (or --token-file), the business from --business or
 // YM_BUSINESS_ID. --fake runs any command against the fake Market instead.
@@ -25,7 +29,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	code := run(ctx, os.Args[1:], &env{
-		stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now, isTerminal: isTerminal,
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now, isTerminal: isTerminal,
 	})
 	stop()
 	os.Exit(code)

@@ -42,8 +42,15 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 
 func runCLI(t *testing.T, vars map[string]string, terminal bool, args ...string) result {
 	t.Helper()
+	return runIn(t, context.Background(), "", vars, terminal, args...)
+}
+
+// runIn runs the command with ctx and stdin.
+func runIn(t *testing.T, ctx context.Context, stdin string, vars map[string]string, terminal bool, args ...string) result {
+	t.Helper()
 	var stdout, stderr syncBuf
-	code := run(context.Background(), args, &env{
+	code := run(ctx, args, &env{
+		stdin:  strings.NewReader(stdin),
 		stdout: &stdout, stderr: &stderr,
 		getenv:     func(k string) string { return vars[k] },
 		now:        func() time.Time { return fixedNow },
