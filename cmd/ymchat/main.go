@@ -12,6 +12,7 @@
 //	ymchat chat message CHAT_ID MESSAGE_ID [--json]
 //	ymchat chat send CHAT_ID [--message TEXT]    (text from stdin without --message)
 //	ymchat chat send-file CHAT_ID PATH
+//	ymchat listen --addr HOST:PORT [--allow-ip CIDR|market ...] [--trusted-proxy CIDR ...]
 //
 // The token comes from YM_API_KEY (or --token-file), the business from --business or
 // YM_BUSINESS_ID. --fake runs any command against the fake Market instead.
@@ -23,11 +24,12 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], &env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now, isTerminal: isTerminal,
 	})
