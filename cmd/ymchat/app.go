@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -53,6 +54,10 @@ type options struct {
 	maxWait   time.Duration
 	verbose   bool
 	fake      bool
+
+	redisURL     string
+	redisFromEnv bool
+	redisOpts    *redis.Options
 }
 
 // usageError is a mistake in the command line; it exits 2.
@@ -79,6 +84,22 @@ func (o *options) connect(e *env, hook func(chatclient.RetryInfo), extra ...chat
 		opts = append(opts, chatclient.WithLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}
 	opts = append(opts, extra...)
+	shared, closeShared, err := o.sharedLimits(e)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, shared...)
+	s, err := o.newSession(e, opts)
+	if err != nil {
+		closeShared()
+		return nil, err
+	}
+	closeSession := s.close
+	s.close = func() { closeSession(); closeShared() }
+	return s, nil
+}
+
+func (o *options) newSession(e *env, opts []chatclient.Option) (*session, error) {
 	business := o.business
 	if o.fake {
 		srv := chattest.NewServer(chattest.WithDefaultFixture(), chattest.WithClock(e.now))
@@ -171,6 +192,10 @@ Market with --fake.
 The token comes from YM_API_KEY or --token-file; the business from --business or
 YM_BUSINESS_ID.
 
+Several processes on the same token share the Market's limits (4 requests in
+flight, the hourly quotas) when each is given the same Redis with --redis URL
+or YM_REDIS_URL.
+
 Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -189,8 +214,14 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited.`,
 	pf.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up on the whole command after this long (0: never)")
 	pf.DurationVar(&o.maxWait, "max-wait", chatclient.DefaultMaxWait, "longest wait for a spent quota to reset before giving up")
 	pf.BoolVarP(&o.verbose, "verbose", "v", false, "log every request attempt to stderr")
+	o.redisURL = e.getenv("YM_REDIS_URL")
+	pf.StringVar(&o.redisURL, "redis", o.redisURL, "share the Market's limits with other processes through this Redis (redis://host:port/db); default $YM_REDIS_URL")
 	pf.BoolVar(&o.fake, "fake", false, "run against the built-in fake Market (no account needed; business 100 by default)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		o.redisFromEnv = !cmd.Flags().Changed("redis") && o.redisURL != ""
+		if err := o.parseRedis(); err != nil {
+			return err
+		}
 		if business == "" {
 			return nil
 		}
