@@ -26,6 +26,7 @@ const (
 	exitAPI         = 1
 	exitUsage       = 2
 	exitRateLimited = 3
+	exitInterrupted = 130
 )
 
 // msk is the Market's time zone (Moscow, UTC+3, no daylight saving).
@@ -196,11 +197,14 @@ Several processes on the same token share the Market's limits (4 requests in
 flight, the hourly quotas) when each is given the same Redis with --redis URL
 or YM_REDIS_URL.
 
-Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited.`,
+Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,
+130 interrupted (Ctrl-C).`,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(e.stdout)
+	root.SetVersionTemplate("ymchat {{.Version}}\n")
 	root.SetErr(e.stderr)
 	root.SetContext(ctx)
 	pf := root.PersistentFlags()
@@ -233,7 +237,7 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited.`,
 		return nil
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
-	root.AddCommand(newChatsCommand(e, o), newChatCommand(e, o), newDemoCommand(e), newListenCommand(e))
+	root.AddCommand(newChatsCommand(e, o), newChatCommand(e, o), newDemoCommand(e), newListenCommand(e), newVersionCommand(e))
 	return root
 }
 
@@ -244,6 +248,10 @@ func run(ctx context.Context, args []string, e *env) int {
 	err := root.Execute()
 	if err == nil {
 		return exitOK
+	}
+	if ctx.Err() != nil {
+		// Interrupted (Ctrl-C, SIGTERM): the user knows; say nothing more.
+		return exitInterrupted
 	}
 	msg, code := explain(err)
 	fmt.Fprintln(e.stderr, "ymchat: "+msg)

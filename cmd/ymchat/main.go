@@ -12,12 +12,14 @@
 //	ymchat chat message CHAT_ID MESSAGE_ID [--json]
 //	ymchat chat send CHAT_ID [--message TEXT]    (text from stdin without --message)
 //	ymchat chat send-file CHAT_ID PATH
+//	ymchat version                     (or --version)
 //	ymchat listen --addr HOST:PORT [--allow-ip CIDR|market ...] [--trusted-proxy CIDR ...]
 //
 // The token comes from YM_API_KEY (or --token-file), the business from --business or
 // YM_BUSINESS_ID. --fake runs any command against the fake Market instead.
 //
-// Exit codes: 0 success; 1 an API or network error; 2 a usage error; 3 rate limited.
+// Exit codes: 0 success; 1 an API or network error; 2 a usage error; 3 rate limited;
+// 130 interrupted (Ctrl-C or SIGTERM; listen exits 0 after a graceful shutdown).
 package main
 
 import (

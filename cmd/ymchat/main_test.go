@@ -313,5 +313,25 @@ func TestHelpEverywhere(t *testing.T) {
 		assert.NotEmpty(t, res.stdout, args)
 	}
 	res := runCLI(t, nil, false, "--help")
-	assert.Contains(t, res.stdout, "Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited.")
+	assert.Contains(t, res.stdout, "Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,\n130 interrupted (Ctrl-C).")
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		res := runCLI(t, nil, false, args...)
+		require.Equal(t, 0, res.code, res.stderr)
+		assert.True(t, strings.HasPrefix(res.stdout, "ymchat "), res.stdout)
+		assert.Equal(t, "ymchat "+version()+"\n", res.stdout)
+	}
+	assert.NotEmpty(t, version())
+}
+
+func TestInterruptedEndsQuietlyWith130(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // as a Ctrl-C would
+	for _, args := range [][]string{{"chats", "--fake"}, {"chat", "history", "5000008", "--fake", "--jsonl"}, {"demo"}} {
+		res := runIn(t, ctx, "", nil, false, args...)
+		assert.Equal(t, 130, res.code, args)
+		assert.Empty(t, res.stderr, "no error text: %v", args)
+	}
 }
