@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -25,6 +26,7 @@ const (
 	exitAPI         = 1
 	exitUsage       = 2
 	exitRateLimited = 3
+	exitInterrupted = 130
 )
 
 // msk is the Market's time zone (Moscow, UTC+3, no daylight saving).
@@ -32,6 +34,7 @@ var msk = time.FixedZone("MSK", 3*60*60)
 
 // env is what the command needs from the process; tests give their own.
 type env struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	now            func() time.Time
@@ -52,6 +55,10 @@ type options struct {
 	maxWait   time.Duration
 	verbose   bool
 	fake      bool
+
+	redisURL     string
+	redisFromEnv bool
+	redisOpts    *redis.Options
 }
 
 // usageError is a mistake in the command line; it exits 2.
@@ -78,6 +85,22 @@ func (o *options) connect(e *env, hook func(chatclient.RetryInfo), extra ...chat
 		opts = append(opts, chatclient.WithLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}
 	opts = append(opts, extra...)
+	shared, closeShared, err := o.sharedLimits(e)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, shared...)
+	s, err := o.newSession(e, opts)
+	if err != nil {
+		closeShared()
+		return nil, err
+	}
+	closeSession := s.close
+	s.close = func() { closeSession(); closeShared() }
+	return s, nil
+}
+
+func (o *options) newSession(e *env, opts []chatclient.Option) (*session, error) {
 	business := o.business
 	if o.fake {
 		srv := chattest.NewServer(chattest.WithDefaultFixture(), chattest.WithClock(e.now))
@@ -170,11 +193,18 @@ Market with --fake.
 The token comes from YM_API_KEY or --token-file; the business from --business or
 YM_BUSINESS_ID.
 
-Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited.`,
+Several processes on the same token share the Market's limits (4 requests in
+flight, the hourly quotas) when each is given the same Redis with --redis URL
+or YM_REDIS_URL.
+
+Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,
+130 interrupted (Ctrl-C).`,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(e.stdout)
+	root.SetVersionTemplate("ymchat {{.Version}}\n")
 	root.SetErr(e.stderr)
 	root.SetContext(ctx)
 	pf := root.PersistentFlags()
@@ -188,8 +218,14 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited.`,
 	pf.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up on the whole command after this long (0: never)")
 	pf.DurationVar(&o.maxWait, "max-wait", chatclient.DefaultMaxWait, "longest wait for a spent quota to reset before giving up")
 	pf.BoolVarP(&o.verbose, "verbose", "v", false, "log every request attempt to stderr")
+	o.redisURL = e.getenv("YM_REDIS_URL")
+	pf.StringVar(&o.redisURL, "redis", o.redisURL, "share the Market's limits with other processes through this Redis (redis://host:port/db); default $YM_REDIS_URL")
 	pf.BoolVar(&o.fake, "fake", false, "run against the built-in fake Market (no account needed; business 100 by default)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		o.redisFromEnv = !cmd.Flags().Changed("redis") && o.redisURL != ""
+		if err := o.parseRedis(); err != nil {
+			return err
+		}
 		if business == "" {
 			return nil
 		}
@@ -201,7 +237,7 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited.`,
 		return nil
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
-	root.AddCommand(newChatsCommand(e, o), newChatCommand(e, o), newDemoCommand(e))
+	root.AddCommand(newChatsCommand(e, o), newChatCommand(e, o), newDemoCommand(e), newListenCommand(e), newVersionCommand(e))
 	return root
 }
 
@@ -212,6 +248,10 @@ func run(ctx context.Context, args []string, e *env) int {
 	err := root.Execute()
 	if err == nil {
 		return exitOK
+	}
+	if ctx.Err() != nil {
+		// Interrupted (Ctrl-C, SIGTERM): the user knows; say nothing more.
+		return exitInterrupted
 	}
 	msg, code := explain(err)
 	fmt.Fprintln(e.stderr, "ymchat: "+msg)

@@ -14,7 +14,7 @@ import (
 func newChatCommand(e *env, o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "chat",
-		Short: "Read a chat, or start one about an order or a return",
+		Short: "Read a chat and its messages, answer it, or start one about an order or a return",
 	}
 	var asJSON bool
 	get := &cobra.Command{
@@ -75,7 +75,8 @@ If a chat about it exists already, the Market returns that one.`,
 	create.Flags().Int64Var(&order, "order", 0, "the order to talk about")
 	create.Flags().Int64Var(&ret, "return", 0, "the return to talk about")
 	create.Flags().BoolVar(&newJSON, "json", false, "print JSON")
-	cmd.AddCommand(get, create)
+	cmd.AddCommand(get, create, newHistoryCommand(e, o), newMessageCommand(e, o),
+		newSendCommand(e, o), newSendFileCommand(e, o))
 	return cmd
 }
 

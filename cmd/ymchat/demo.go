@@ -2,152 +2,314 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
-	"github.com/ymchat/ymchat/api"
 	"github.com/ymchat/ymchat/chatclient"
 	"github.com/ymchat/ymchat/chatclient/chattest"
+	"github.com/ymchat/ymchat/chatclient/notify"
+	"github.com/ymchat/ymchat/chatclient/redislimit"
 )
 
 func newDemoCommand(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "demo",
 		Short: "Walk through the library against a built-in fake Market (no account needed)",
-		Long: `Start a fake Yandex Market in-process (package chattest, with its shipped data) and
-walk through what the library does: list the chats waiting for the seller, open one,
-start a chat about an order (twice, to show the same chat comes back), then send a
-burst of parallel requests that hits the Market's limits and watch the client absorb it.`,
+		Long: `Start a fake Yandex Market in-process (package chattest, with its shipped data)
+and walk through what the library does: list the chats waiting for the seller,
+read the one waiting longest and answer it, start a chat about an order, receive
+a customer's message as a push notification and answer that, and finally let two
+services send bursts at once, first with separate limits, then sharing them
+through an embedded Redis.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd.Context(), e) },
 	}
 }
 
-// demoOrder is an order of business 100 in the shipped fixture that has no chat yet.
-const demoOrder = 10043070
+// Shipped-fixture facts of business 100 the demo relies on.
+const (
+	demoBusiness = 100
+	demoOrder    = 10043070 // an order with no chat yet
+	demoWidth    = 80       // no line of the demo is wider
+)
 
 func runDemo(ctx context.Context, e *env) error {
 	w := e.stdout
 	say := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 
-	const business = 100
-	// The fake keeps real time: the burst waits out real one-second quota windows.
-	srv := chattest.NewServer(chattest.WithDefaultFixture(),
-		chattest.WithQuota("getChat", chattest.Quota{Limit: 30, Window: time.Second}))
+	srv := chattest.NewServer(chattest.WithDefaultFixture())
 	defer srv.Close()
-
-	var mu sync.Mutex
-	waits := map[chatclient.WaitReason]int{}
-	hook := func(info chatclient.RetryInfo) {
-		mu.Lock()
-		defer mu.Unlock()
-		waits[info.Reason]++
-	}
-	newClient := func() (*chatclient.Client, error) {
-		return chatclient.New(chatclient.APIKey(srv.Token), chatclient.WithBaseURL(srv.URL), chatclient.WithRetryHook(hook))
-	}
-	client, err := newClient()
+	client, err := chatclient.New(chatclient.APIKey(srv.Token), chatclient.WithBaseURL(srv.URL))
 	if err != nil {
 		return err
 	}
 
-	say("ymchat demo: the library at work against a fake Yandex Market (package chattest),")
-	say("started in-process at %s. No account needed.", srv.URL)
+	say("ymchat demo: the library at work against a fake Yandex Market (package")
+	say("chattest) started in-process at %s. No account needed.", srv.URL)
 	say("")
 
-	say("1. Chats waiting for your answer (business %d)", business)
+	say("1. Chats waiting for your answer (business %d)", demoBusiness)
 	var waiting []chatclient.Chat
-	filter := chatclient.Filter{Statuses: []api.ChatStatus{api.ChatStatusWaitingForPartner}}
-	for chat, err := range client.Chats(ctx, business, filter) {
+	filter := chatclient.Filter{Statuses: []chatclient.ChatStatus{chatclient.ChatStatus("WAITING_FOR_PARTNER")}}
+	for chat, err := range client.Chats(ctx, demoBusiness, filter) {
 		if err != nil {
 			return err
 		}
 		waiting = append(waiting, chat)
 	}
+	if len(waiting) == 0 {
+		return errors.New("demo: the fixture has no chat waiting for the seller")
+	}
 	slices.SortStableFunc(waiting, func(a, b chatclient.Chat) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
-	say("   %d chats, fetched %d per page over %d pages; the 5 waiting longest:", len(waiting), chatclient.MaxPageSize, len(srv.Requests()))
+	say("   %d chats, %d per page over %d pages; the 5 waiting longest:", len(waiting),
+		chatclient.MaxPageSize, len(srv.Requests()))
 	say("")
-	writeTable(indent(w), waiting[:min(5, len(waiting))], e.now())
+	waitingTable(indent(w), waiting[:min(5, len(waiting))], e.now())
 	say("")
 
-	say("2. Opening chat %d, the one waiting longest", waiting[0].ID)
-	chat, err := client.GetChat(ctx, business, waiting[0].ID)
+	// The longest-waiting chats of the fixture were opened but hold no messages yet:
+	// read them in order until one has a conversation.
+	say("2. Reading the conversation of the chat waiting longest")
+	var (
+		chat    chatclient.Chat
+		history []chatclient.Message
+		empty   int
+	)
+	for _, c := range waiting {
+		history = history[:0]
+		for m, err := range client.Messages(ctx, demoBusiness, c.ID, 0) {
+			if err != nil {
+				return err
+			}
+			history = append(history, m)
+		}
+		if len(history) > 0 {
+			chat = c
+			break
+		}
+		empty++
+	}
+	if len(history) == 0 {
+		return errors.New("demo: no waiting chat has messages")
+	}
+	if empty > 0 {
+		say("   (the %d chats waiting longer hold no messages yet: skipped)", empty)
+	}
+	say("   chat %d, %s, %s: %d messages; the last %d:", chat.ID, contextText(chat.Context),
+		chat.Context.Customer.Name, len(history), min(3, len(history)))
+	say("")
+	for _, m := range history[max(0, len(history)-3):] {
+		demoMessage(w, m)
+	}
+	say("")
+
+	say("3. Answering it with SendMessage")
+	const answer = "Здравствуйте! Отправим замену сегодня, трек-номер пришлём."
+	before, err := client.GetChat(ctx, demoBusiness, chat.ID)
 	if err != nil {
 		return err
 	}
-	say("")
-	printChat(&env{stdout: indent(w), now: e.now}, chat)
-	say("")
-
-	say("3. Starting a chat about order %d", demoOrder)
-	id, err := client.CreateChat(ctx, business, chatclient.Order(demoOrder))
+	if err := client.SendMessage(ctx, demoBusiness, chat.ID, answer); err != nil {
+		return err
+	}
+	after, err := client.GetChat(ctx, demoBusiness, chat.ID)
 	if err != nil {
 		return err
 	}
-	say("   chat %d started.", id)
-	again, err := client.CreateChat(ctx, business, chatclient.Order(demoOrder))
+	say("   sent: %q", answer)
+	say("   chat %d: %s → %s", chat.ID, before.Status, after.Status)
+	say("")
+
+	say("4. Starting a chat about order %d", demoOrder)
+	id, err := client.CreateChat(ctx, demoBusiness, chatclient.Order(demoOrder))
 	if err != nil {
 		return err
 	}
-	say("   Asked again: chat %d came back, the same one. createChat is safe to retry.", again)
+	again, err := client.CreateChat(ctx, demoBusiness, chatclient.Order(demoOrder))
+	if err != nil {
+		return err
+	}
+	say("   chat %d started. Asked again, chat %d came back: the same one.", id, again)
+	say("   createChat is safe to retry.")
 	say("")
 
-	say("4. A burst of requests, under the Market's limits")
-	say("   The Market serves 4 requests of a business at a time and answers the rest 420;")
-	say("   this fake also allows only 30 getChat calls a second (the Market: 1,000 an hour).")
-	var failed []error
-	for _, services := range []int{1, 2} {
-		const requests = 48
-		if services == 1 {
-			say("   a) One service sends %d requests at once from %d goroutines:", requests, requests)
-		} else {
-			say("   b) Two services of the seller (two clients, as in two processes) do the same together:")
-		}
-		b, err := burst(ctx, srv, newClient, services, requests, waiting)
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		parallel, quota := waits[chatclient.WaitParallelLimit], waits[chatclient.WaitQuotaReset]+waits[chatclient.WaitQuotaPacing]
-		clear(waits)
-		mu.Unlock()
-		say("      %d answered in %s, %d failed. The Market refused %d with 420.", requests-len(b.failed), b.took.Round(10*time.Millisecond), len(b.failed), b.refused)
-		if services == 1 {
-			say("      The client kept 4 in flight and queued the rest, so nothing hit the parallel limit;")
-		} else {
-			say("      Two clients keeping 4 each offer 8 at once: %d refusals for the parallel limit. Each", parallel)
-			say("      refused request kept its place while it backed off, so each client sent fewer at once;")
-		}
-		say("      it waited %d times for the quota to reset rather than fail.", quota)
-		failed = append(failed, b.failed...)
+	if err := demoNotifications(ctx, say, srv, client, chat.ID); err != nil {
+		return err
 	}
-	for _, err := range failed {
-		say("   failed: %v", err)
+	say("")
+	if err := demoSharedLimits(ctx, e, say, srv, waiting); err != nil {
+		return err
 	}
 	say("")
 	say("Next: point it at your account with YM_API_KEY and --business, e.g.")
 	say("   ymchat chats --status WAITING_FOR_PARTNER")
-	say("and see the library's godoc (package chatclient) to use it from Go.")
+	say("   ymchat chat history CHAT_ID; ymchat chat send CHAT_ID -m TEXT")
+	say("and see the godoc of package chatclient to use it from Go.")
+	return nil
+}
+
+// demoNotifications closes the loop: the fake Market posts CHAT_MESSAGE_SENT to a
+// notify.Handler, which hands the message id to the client to fetch and answer.
+func demoNotifications(ctx context.Context, say func(string, ...any), srv *chattest.Server, client *chatclient.Client, chatID int64) error {
+	say("5. A customer writes; the Market notifies; the client answers")
+	arrived := make(chan notify.ChatMessageSent, 1)
+	h, err := notify.NewHandler(
+		notify.OnChatMessageSent(func(_ context.Context, n notify.ChatMessageSent) error {
+			select {
+			case arrived <- n:
+			default:
+			}
+			return nil
+		}),
+		notify.WithLogger(slog.New(slog.DiscardHandler)),
+	)
+	if err != nil {
+		return err
+	}
+	receiver := httptest.NewServer(h)
+	defer receiver.Close()
+	if err := srv.RegisterReceiver(receiver.URL + "/notification"); err != nil {
+		return err
+	}
+	say("   a notify.Handler serves %s/notification;", receiver.URL)
+	say("   the fake Market registered it (the handler answered its PING 200).")
+	const question = "А можно поменять адрес доставки?"
+	if _, err := srv.CustomerWrites(demoBusiness, chatID, question); err != nil {
+		return err
+	}
+	say("   The customer writes in chat %d:", chatID)
+	say("     %q", question)
+	var n notify.ChatMessageSent
+	wait := time.NewTimer(30 * time.Second)
+	defer wait.Stop()
+	select {
+	case n = <-arrived:
+	case <-wait.C:
+		return errors.New("demo: no CHAT_MESSAGE_SENT notification arrived")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	say("   CHAT_MESSAGE_SENT arrived: chat %d, messageId %q", n.ChatID, n.MessageID.String())
+	msgID, err := n.MessageID.Int64()
+	if err != nil {
+		return err
+	}
+	m, err := client.GetMessage(ctx, n.BusinessID, n.ChatID, msgID)
+	if err != nil {
+		return err
+	}
+	say("   GetMessage(%d, %d) fetched it: %s wrote", n.ChatID, msgID, m.Sender)
+	say("     %q", m.Text)
+	const reply = "Да, конечно: напишите новый адрес, мы его поменяем."
+	if err := client.SendMessage(ctx, n.BusinessID, n.ChatID, reply); err != nil {
+		return err
+	}
+	c, err := client.GetChat(ctx, n.BusinessID, n.ChatID)
+	if err != nil {
+		return err
+	}
+	say("   SendMessage answered it:")
+	say("     %q", reply)
+	say("   chat %d: WAITING_FOR_PARTNER → %s again.", c.ID, c.Status)
+	return nil
+}
+
+// demoSharedLimits runs the same burst twice from two clients: with limits of their
+// own, then sharing them through a Redis (an embedded miniredis).
+func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv *chattest.Server, chats []chatclient.Chat) error {
+	const requests = 48
+	say("6. Two services of the seller, one business: each sends %d getChat calls", requests)
+	say("   at once. The Market serves 4 requests of a business at a time and")
+	say("   answers the others 420 (the client then backs off and retries).")
+
+	mr := miniredis.NewMiniRedis()
+	if err := mr.Start(); err != nil {
+		return err
+	}
+	defer mr.Close()
+	shared := func() (chatclient.Option, chatclient.Option, func(), error) {
+		// Each service has its own Redis client and Limiter, as two processes would.
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
+		// An embedded Redis on a busy machine may be slow: wait for it rather than
+		// fall back to limits of its own (the default op timeout is 200 ms).
+		lim, err := redislimit.New(rdb, redislimit.WithOpTimeout(5*time.Second), redislimit.WithLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+		if err != nil {
+			_ = rdb.Close()
+			return nil, nil, nil, err
+		}
+		return chatclient.WithLeases(lim), chatclient.WithQuotas(lim), func() { _ = lim.Close(); _ = rdb.Close() }, nil
+	}
+
+	var results [2]burstResult
+	for i, useRedis := range []bool{false, true} {
+		var clients []*chatclient.Client
+		for range 2 {
+			// More attempts than the default 5: unshared, a call may meet the parallel
+			// limit several times over on a busy machine, and the demo counts refusals
+			// rather than failures.
+			opts := []chatclient.Option{chatclient.WithBaseURL(srv.URL),
+				chatclient.WithRetryPolicy(chatclient.RetryPolicy{MaxAttempts: 12})}
+			if useRedis {
+				leases, quotas, done, err := shared()
+				if err != nil {
+					return err
+				}
+				defer done()
+				opts = append(opts, leases, quotas)
+			}
+			c, err := chatclient.New(chatclient.APIKey(srv.Token), opts...)
+			if err != nil {
+				return err
+			}
+			clients = append(clients, c)
+		}
+		results[i] = burst(ctx, srv, clients, requests, chats)
+	}
+	say("")
+	row := func(name string, a, b int) { say("   %-28s %9d %15d", name, a, b) }
+	say("   %-28s %9s %15s", "", "unshared", "shared (Redis)")
+	row("refused 420 (parallel limit)", results[0].refused, results[1].refused)
+	row("answered", results[0].answered, results[1].answered)
+	row("failed", len(results[0].failed), len(results[1].failed))
+	say("")
+	say("   unshared: each client keeps its own 4 in flight, so together they send")
+	say("   up to 8 at once and the Market refuses what is over 4.")
+	say("   shared: both take their 4 leases from the same Redis, so never more")
+	say("   than 4 are in flight and the Market has nothing to refuse.")
+	var failed []error
+	for _, r := range results {
+		failed = append(failed, r.failed...)
+	}
+	for _, err := range failed {
+		say("   failed: %v", err)
+	}
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of the burst's requests failed", len(failed))
+		return fmt.Errorf("%d of the bursts' requests failed", len(failed))
 	}
 	return nil
 }
 
 type burstResult struct {
-	took    time.Duration
-	refused int
-	failed  []error
+	answered, refused int
+	failed            []error
 }
 
-// burst sends n getChat calls at once, spread over the given number of clients.
-func burst(ctx context.Context, srv *chattest.Server, newClient func() (*chatclient.Client, error), clients, n int, chats []chatclient.Chat) (burstResult, error) {
-	for range n {
+// burst sends n getChat calls at once from each client and counts the 420s the fake
+// answered (with the documented hourly quotas, every 420 here is the parallel limit).
+func burst(ctx context.Context, srv *chattest.Server, clients []*chatclient.Client, n int, chats []chatclient.Chat) burstResult {
+	for range n * len(clients) {
 		srv.Script("getChat", chattest.Delay(15*time.Millisecond)) // slow answers, so requests overlap
 	}
 	srv.ResetRequests()
@@ -156,32 +318,72 @@ func burst(ctx context.Context, srv *chattest.Server, newClient func() (*chatcli
 		wg  sync.WaitGroup
 		mu  sync.Mutex
 	)
-	start := time.Now()
-	for k := range clients {
-		c, err := newClient()
-		if err != nil {
-			return res, err
-		}
-		for i := k; i < n; i += clients {
+	for _, c := range clients {
+		for i := range n {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := c.GetChat(ctx, 100, chats[i%len(chats)].ID); err != nil {
-					mu.Lock()
+				_, err := c.GetChat(ctx, demoBusiness, chats[i%len(chats)].ID)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
 					res.failed = append(res.failed, err)
-					mu.Unlock()
+				} else {
+					res.answered++
 				}
 			}()
 		}
 	}
 	wg.Wait()
-	res.took = time.Since(start)
 	for _, r := range srv.Requests() {
 		if r.Status == 420 {
 			res.refused++
 		}
 	}
-	return res, nil
+	return res
+}
+
+// waitingTable is a narrow table of chats waiting for the seller.
+func waitingTable(w io.Writer, chats []chatclient.Chat, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tABOUT\tCUSTOMER\tSINCE (MSK)\tWAITING")
+	for _, c := range chats {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.ID, contextText(c.Context), c.Context.Customer.Name,
+			c.UpdatedAt.In(msk).Format("2006-01-02 15:04"), age(now, c.UpdatedAt))
+	}
+	_ = tw.Flush()
+}
+
+// demoMessage prints a message like the history transcript, its text wrapped to fit.
+func demoMessage(w io.Writer, m chatclient.Message) {
+	fmt.Fprintf(w, "   %s  %s  #%d\n", m.CreatedAt.In(msk).Format("2006-01-02 15:04 MST"), m.Sender, m.ID)
+	for _, line := range wrap(m.Text, demoWidth-6) {
+		fmt.Fprintf(w, "     %s\n", line)
+	}
+	for _, a := range m.Attachments {
+		fmt.Fprintf(w, "     [file] %s (%s)\n", a.Name, byteSize(a.Size))
+	}
+}
+
+// wrap breaks text into lines of at most width characters, at spaces.
+func wrap(text string, width int) []string {
+	var lines []string
+	for para := range strings.Lines(text) {
+		line := ""
+		for _, word := range strings.Fields(para) {
+			switch {
+			case line == "":
+				line = word
+			case len([]rune(line))+1+len([]rune(word)) <= width:
+				line += " " + word
+			default:
+				lines = append(lines, line)
+				line = word
+			}
+		}
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 // indent writes each line three spaces in.

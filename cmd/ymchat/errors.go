@@ -14,6 +14,10 @@ import (
 var flagOf = map[string]string{
 	"businessId":          "--business",
 	"chatId":              "chat ID",
+	"messageId":           "MESSAGE_ID",
+	"message":             "--message",
+	"file":                "PATH",
+	"file name":           "PATH",
 	"limit":               "--limit",
 	"filter.statuses":     "--status",
 	"filter.types":        "--type",
@@ -30,8 +34,17 @@ func explain(err error) (string, int) {
 		ue  usageError
 		ve  *chatclient.ValidationError
 		rle *chatclient.RateLimitError
+		mde *chatclient.MaybeDeliveredError
 	)
 	switch {
+	case errors.As(err, &mde):
+		what := "message"
+		if mde.Operation == chatclient.OpSendFileToChat {
+			what = "file"
+		}
+		return fmt.Sprintf("the %s may or may not have reached chat %d: sending failed (%v) and reading "+
+			"the chat's history to check failed too (%v). Look at the chat (ymchat chat history %d) "+
+			"before sending it again", what, mde.ChatID, mde.Err, mde.CheckErr, mde.ChatID), exitAPI
 	case errors.As(err, &ue):
 		return ue.msg, exitUsage
 	case errors.As(err, &ve):

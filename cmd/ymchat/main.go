@@ -8,24 +8,32 @@
 //	ymchat chats [filters] [--json|--jsonl]
 //	ymchat chat get ID
 //	ymchat chat new --order ID | --return ID
+//	ymchat chat history CHAT_ID [--from MESSAGE_ID] [--limit N] [--json|--jsonl]
+//	ymchat chat message CHAT_ID MESSAGE_ID [--json]
+//	ymchat chat send CHAT_ID [--message TEXT]    (text from stdin without --message)
+//	ymchat chat send-file CHAT_ID PATH
+//	ymchat version                     (or --version)
+//	ymchat listen --addr HOST:PORT [--allow-ip CIDR|market ...] [--trusted-proxy CIDR ...]
 //
 // The token comes from YM_API_KEY (or --token-file), the business from --business or
 // YM_BUSINESS_ID. --fake runs any command against the fake Market instead.
 //
-// Exit codes: 0 success; 1 an API or network error; 2 a usage error; 3 rate limited.
+// Exit codes: 0 success; 1 an API or network error; 2 a usage error; 3 rate limited;
+// 130 interrupted (Ctrl-C or SIGTERM; listen exits 0 after a graceful shutdown).
 package main
 
 import (
 	"context"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], &env{
-		stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now, isTerminal: isTerminal,
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now, isTerminal: isTerminal,
 	})
 	stop()
 	os.Exit(code)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,8 +43,15 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 
 func runCLI(t *testing.T, vars map[string]string, terminal bool, args ...string) result {
 	t.Helper()
+	return runIn(t, context.Background(), "", vars, terminal, args...)
+}
+
+// runIn runs the command with ctx and stdin.
+func runIn(t *testing.T, ctx context.Context, stdin string, vars map[string]string, terminal bool, args ...string) result {
+	t.Helper()
 	var stdout, stderr syncBuf
-	code := run(context.Background(), args, &env{
+	code := run(ctx, args, &env{
+		stdin:  strings.NewReader(stdin),
 		stdout: &stdout, stderr: &stderr,
 		getenv:     func(k string) string { return vars[k] },
 		now:        func() time.Time { return fixedNow },
@@ -256,21 +264,46 @@ func TestFakeFlagAndChatNew(t *testing.T) {
 
 func TestDemoRunsWithNoAccount(t *testing.T) {
 	res := runCLI(t, nil, false, "demo")
-	require.Equal(t, 0, res.code, res.stderr)
+	require.Equal(t, 0, res.code, "%s\n%s", res.stderr, res.stdout)
+	out := res.stdout
 	for _, want := range []string{
 		"1. Chats waiting for your answer (business 100)",
-		"40 chats, fetched 20 per page over 2 pages",
-		"2. Opening chat",
-		"3. Starting a chat about order 10043070",
-		"came back, the same one",
-		"a) One service sends 48 requests at once",
-		"48 answered in",
-		"0 failed. The Market refused 0 with 420.",
-		"b) Two services",
+		"40 chats, 20 per page over 2 pages",
+		"2. Reading the conversation of the chat waiting longest",
+		"chat 5000003, order 10043001, Tatiana B.: 4 messages; the last 3:",
+		"CUSTOMER  #1000004",
+		"3. Answering it with SendMessage",
+		"chat 5000003: WAITING_FOR_PARTNER → WAITING_FOR_CUSTOMER\n",
+		"4. Starting a chat about order 10043070",
+		"came back: the same one.",
+		"5. A customer writes; the Market notifies; the client answers",
+		"the fake Market registered it (the handler answered its PING 200).",
+		`CHAT_MESSAGE_SENT arrived: chat 5000003, messageId "`,
+		"fetched it: CUSTOMER wrote",
+		"chat 5000003: WAITING_FOR_PARTNER → WAITING_FOR_CUSTOMER again.",
+		"6. Two services of the seller",
+		"unshared  shared (Redis)",
 	} {
-		assert.Contains(t, res.stdout, want)
+		assert.Contains(t, out, want)
 	}
-	assert.NotContains(t, res.stdout, "failed:")
+	// The story, not the timing: unshared refusals vary; shared ones are none, and
+	// nothing fails either way.
+	row := func(name string) []string {
+		for line := range strings.Lines(out) {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), name); ok {
+				return strings.Fields(rest)
+			}
+		}
+		t.Fatalf("no %q row in:\n%s", name, out)
+		return nil
+	}
+	assert.Equal(t, "0", row("refused 420 (parallel limit)")[1], "sharing the limits through Redis: no refusal")
+	assert.Equal(t, []string{"96", "96"}, row("answered"))
+	assert.Equal(t, []string{"0", "0"}, row("failed"))
+	assert.NotContains(t, out, "failed:")
+	for line := range strings.Lines(out) {
+		assert.LessOrEqual(t, utf8.RuneCountInString(strings.TrimRight(line, "\n")), 80, "too wide: %q", line)
+	}
 }
 
 func TestHelpEverywhere(t *testing.T) {
@@ -280,5 +313,25 @@ func TestHelpEverywhere(t *testing.T) {
 		assert.NotEmpty(t, res.stdout, args)
 	}
 	res := runCLI(t, nil, false, "--help")
-	assert.Contains(t, res.stdout, "Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited.")
+	assert.Contains(t, res.stdout, "Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,\n130 interrupted (Ctrl-C).")
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		res := runCLI(t, nil, false, args...)
+		require.Equal(t, 0, res.code, res.stderr)
+		assert.True(t, strings.HasPrefix(res.stdout, "ymchat "), res.stdout)
+		assert.Equal(t, "ymchat "+version()+"\n", res.stdout)
+	}
+	assert.NotEmpty(t, version())
+}
+
+func TestInterruptedEndsQuietlyWith130(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // as a Ctrl-C would
+	for _, args := range [][]string{{"chats", "--fake"}, {"chat", "history", "5000008", "--fake", "--jsonl"}, {"demo"}} {
+		res := runIn(t, ctx, "", nil, false, args...)
+		assert.Equal(t, 130, res.code, args)
+		assert.Empty(t, res.stderr, "no error text: %v", args)
+	}
 }

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ymchat/ymchat/chatclient"
+)
+
+// parseID reads a positive id argument; what names it in the error.
+func parseID(what, s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		return 0, usagef("invalid %s %q: must be a whole number of at least 1", what, s)
+	}
+	return id, nil
+}
+
+func newHistoryCommand(e *env, o *options) *cobra.Command {
+	var (
+		from        int64
+		limit       int
+		json, jsonl bool
+	)
+	cmd := &cobra.Command{
+		Use:   "history CHAT_ID",
+		Short: "Print a chat's messages, oldest first, all pages",
+		Long: `Print every message of a chat, oldest first, fetching all pages: the time (MSK),
+who wrote it, the text, and the attachments (name, size, URL) on the lines after.
+
+--from MESSAGE_ID starts at that message; --limit N stops after N messages.
+--json prints one JSON document, --jsonl one message per line as pages arrive.`,
+		Example: `  ymchat chat history 5000003
+  ymchat chat history 5000008 --from 1000100 --limit 20 --jsonl`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			chatID, err := parseID("CHAT_ID", args[0])
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("from") && from < 1 {
+				return usagef("invalid --from %d: must be a message id of at least 1", from)
+			}
+			if limit < 0 {
+				return usagef("invalid --limit %d: must not be negative", limit)
+			}
+			return o.withClient(cmd, e, nil, func(ctx context.Context, s *session) error {
+				return history(ctx, e, s, chatID, from, limit, json, jsonl)
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.Int64Var(&from, "from", 0, "start at this message id (default: the first message)")
+	fl.IntVar(&limit, "limit", 0, "stop after this many messages (0: all)")
+	fl.BoolVar(&json, "json", false, "print one JSON document")
+	fl.BoolVar(&jsonl, "jsonl", false, "print one JSON message per line, as pages arrive")
+	cmd.MarkFlagsMutuallyExclusive("json", "jsonl")
+	return cmd
+}
+
+func history(ctx context.Context, e *env, s *session, chatID, from int64, limit int, asJSON, asJSONL bool) error {
+	var msgs []chatclient.Message
+	enc := json.NewEncoder(e.stdout)
+	first := true
+	done := func() bool { return limit > 0 && len(msgs) >= limit }
+	for page, err := range s.client.MessagePages(ctx, s.business, chatID, from, chatclient.PageRequest{}) {
+		if err != nil {
+			return err
+		}
+		for _, m := range page.Messages {
+			if done() {
+				break
+			}
+			msgs = append(msgs, m)
+			switch {
+			case asJSONL:
+				if err := enc.Encode(m); err != nil {
+					return err
+				}
+			case !asJSON:
+				if !first {
+					fmt.Fprintln(e.stdout)
+				}
+				first = false
+				printMessage(e.stdout, m)
+			}
+		}
+		if done() {
+			break
+		}
+	}
+	switch {
+	case asJSON:
+		if msgs == nil {
+			msgs = []chatclient.Message{}
+		}
+		return writeJSON(e.stdout, struct {
+			ChatID   int64                `json:"chatId"`
+			Messages []chatclient.Message `json:"messages"`
+		}{chatID, msgs})
+	case !asJSONL && len(msgs) == 0:
+		fmt.Fprintln(e.stdout, "no messages")
+	}
+	return nil
+}
+
+// printMessage writes one message as a transcript entry: a header line, the text
+// indented, and each attachment on its own lines.
+func printMessage(w io.Writer, m chatclient.Message) {
+	fmt.Fprintf(w, "%s  %s  #%d\n", m.CreatedAt.In(msk).Format("2006-01-02 15:04 MST"), m.Sender, m.ID)
+	if m.Text != "" {
+		for line := range strings.Lines(m.Text) {
+			fmt.Fprintf(w, "  %s\n", strings.TrimRight(line, "\r\n"))
+		}
+	}
+	for _, a := range m.Attachments {
+		fmt.Fprintf(w, "  [file] %s (%s)\n         %s\n", a.Name, byteSize(a.Size), a.URL)
+	}
+}
+
+// byteSize says how big n bytes are, for people.
+func byteSize(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+func newMessageCommand(e *env, o *options) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "message CHAT_ID MESSAGE_ID",
+		Short:   "Show one message of a chat",
+		Example: "  ymchat chat message 5000003 1000002",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			chatID, err := parseID("CHAT_ID", args[0])
+			if err != nil {
+				return err
+			}
+			msgID, err := parseID("MESSAGE_ID", args[1])
+			if err != nil {
+				return err
+			}
+			return o.withClient(cmd, e, nil, func(ctx context.Context, s *session) error {
+				m, err := s.client.GetMessage(ctx, s.business, chatID, msgID)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(e.stdout, m)
+				}
+				printMessage(e.stdout, m)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// maxStdinText is the most bytes read for a message from stdin: more than any valid
+// message (4096 characters of at most 4 bytes), so a longer one is still caught.
+const maxStdinText = 4*chatclient.MaxMessageLength + 1
+
+func newSendCommand(e *env, o *options) *cobra.Command {
+	var (
+		text   string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "send CHAT_ID [--message TEXT | --message -]",
+		Short: "Send a text message to a chat as the seller",
+		Long: `Send a text message (1 to 4096 characters, not only spaces) to a chat as the
+seller. With --message - or no --message the text is read from stdin (one final
+newline is dropped).
+
+A message is sent at most once: when a send fails after it may have reached the
+Market and the chat's history cannot tell, ymchat says so and exits 1; look at the
+chat (ymchat chat history CHAT_ID) before sending it again.`,
+		Example: `  ymchat chat send 5000003 --message "Hello! Your order ships today."
+  echo "Thank you" | ymchat chat send 5000003`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			chatID, err := parseID("CHAT_ID", args[0])
+			if err != nil {
+				return err
+			}
+			name := "--message"
+			if !cmd.Flags().Changed("message") || text == "-" {
+				name = "--message (from stdin)"
+				b, err := io.ReadAll(io.LimitReader(e.stdin, maxStdinText))
+				if err != nil {
+					return usagef("%s: reading stdin: %v", name, err)
+				}
+				text = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+			}
+			var ve *chatclient.ValidationError
+			if err := chatclient.ValidateText(text); errors.As(err, &ve) {
+				return usagef("invalid %s: %s (got %v)", name, ve.Rule, ve.Value)
+			} else if err != nil {
+				return usagef("invalid %s: %v", name, err)
+			}
+			return o.withClient(cmd, e, nil, func(ctx context.Context, s *session) error {
+				if err := s.client.SendMessage(ctx, s.business, chatID, text); err != nil {
+					return err
+				}
+				return ack(e, asJSON, chatID, fmt.Sprintf("message sent to chat %d", chatID))
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&text, "message", "m", "", `the text to send ("-": read it from stdin)`)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON acknowledgement on stdout")
+	return cmd
+}
+
+// ack confirms a send: a line on stderr, or a JSON document on stdout with --json.
+func ack(e *env, asJSON bool, chatID int64, msg string) error {
+	if asJSON {
+		return json.NewEncoder(e.stdout).Encode(map[string]any{"chatId": chatID, "sent": true})
+	}
+	fmt.Fprintln(e.stderr, msg)
+	return nil
+}
+
+func newSendFileCommand(e *env, o *options) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "send-file CHAT_ID PATH",
+		Short: "Send a file (at most 5 MiB) to a chat as the seller",
+		Long: `Send a file to a chat as the seller. The customer sees the file's base name.
+The file must exist, be a regular file, and hold 1 byte to 5 MiB; nothing is sent
+otherwise. Like send, a file is sent at most once.`,
+		Example: "  ymchat chat send-file 5000003 ./invoice.pdf",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			chatID, err := parseID("CHAT_ID", args[0])
+			if err != nil {
+				return err
+			}
+			path := args[1]
+			f, err := openUpload(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return o.withClient(cmd, e, nil, func(ctx context.Context, s *session) error {
+				if err := s.client.SendFile(ctx, s.business, chatID, filepath.Base(path), f); err != nil {
+					return err
+				}
+				return ack(e, asJSON, chatID, fmt.Sprintf("file %s sent to chat %d", filepath.Base(path), chatID))
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON acknowledgement on stdout")
+	return cmd
+}
+
+// openUpload opens a file to send, after checking it is a regular file of 1 byte to
+// MaxFileSize; every failure is a usage error naming PATH.
+func openUpload(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, usagef("PATH %s: %v", path, err)
+	}
+	fi, err := f.Stat()
+	var why string
+	switch {
+	case err != nil:
+		why = err.Error()
+	case fi.IsDir():
+		why = "is a directory, not a file"
+	case !fi.Mode().IsRegular():
+		why = "is not a regular file"
+	case fi.Size() == 0:
+		why = "is empty"
+	case fi.Size() > chatclient.MaxFileSize:
+		why = fmt.Sprintf("is %s, more than the Market's 5 MiB", byteSize(fi.Size()))
+	default:
+		return f, nil
+	}
+	f.Close()
+	return nil, usagef("PATH %s %s; nothing sent", path, why)
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ymchat/ymchat/chatclient/notify"
+)
+
+type listenFlags struct {
+	addr             string
+	allow, trusted   []string
+	marketOnly       bool
+	tlsCert, tlsKey  string
+	dedup            int
+	shutdownDeadline time.Duration
+}
+
+const listenHelp = `Receive the Market's push notifications about chats and print each one as a
+JSON line on stdout, for a pipe or a log. Nothing else goes to stdout; logs go
+to stderr. A line (here wrapped) looks like
+
+  {"type":"CHAT_MESSAGE_SENT","businessId":100,"chatId":5000003,
+   "messageId":"1000321","time":"2026-11-22T12:00:00+03:00"}
+
+type is CHAT_CREATED, CHAT_MESSAGE_SENT, CHAT_ARBITRAGE_STARTED or
+CHAT_ARBITRAGE_FINISHED; messageId (CHAT_MESSAGE_SENT only) is the string the
+Market sent, ready for "ymchat chat message CHAT_ID MESSAGE_ID"; time is when it
+happened. PING checks are answered and not printed; repeats are printed once.
+
+Serving it to the Market:
+
+  * The Market calls only over HTTPS, with a certificate signed by a public CA
+    (not self-signed), on the URL set in the seller's cabinet (API settings,
+    notifications), and appends /notification to it. ymchat answers at any path.
+  * Usually run it on localhost behind a TLS-terminating reverse proxy (nginx,
+    Caddy, a cloud load balancer) that forwards https://your.host/... to it:
+        ymchat listen --addr 127.0.0.1:8080 --allow-ip market \
+            --trusted-proxy 127.0.0.1/32
+    --trusted-proxy names the proxy, so that the caller's address is read from
+    X-Forwarded-For; without it --allow-ip would see only the proxy.
+  * Or terminate TLS here with --tls-cert and --tls-key (the full chain).
+  * --allow-ip market (or --market-only) accepts only the Market's published
+    networks; others are answered 403. Give CIDRs (or addresses) to add yours.
+
+SIGINT or SIGTERM stops it gracefully: notifications in flight get their answer,
+then it exits 0.`
+
+func newListenCommand(e *env) *cobra.Command {
+	f := &listenFlags{}
+	cmd := &cobra.Command{
+		Use:   "listen --addr HOST:PORT",
+		Short: "Receive the Market's chat notifications and print them as JSON lines",
+		Long:  listenHelp,
+		Example: `  ymchat listen --addr 127.0.0.1:8080 --market-only --trusted-proxy 127.0.0.1/32
+  ymchat listen --addr :443 --tls-cert chain.pem --tls-key key.pem --market-only`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return listen(cmd.Context(), e, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT; port 0 picks a free one)")
+	fl.StringSliceVar(&f.allow, "allow-ip", nil, `accept only callers in these networks (CIDR or address; "market": the Market's)`)
+	fl.BoolVar(&f.marketOnly, "market-only", false, "accept only the Market's networks (same as --allow-ip market)")
+	fl.StringSliceVar(&f.trusted, "trusted-proxy", nil, "reverse proxies (CIDR or address) whose X-Forwarded-For is believed")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate chain (PEM); needs --tls-key")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "the private key (PEM) for --tls-cert")
+	fl.IntVar(&f.dedup, "dedup", 10_000, "remember this many notifications to print repeats once (0: off)")
+	fl.DurationVar(&f.shutdownDeadline, "shutdown-timeout", 15*time.Second, "on a signal, wait this long for notifications in flight")
+	cmd.MarkFlagsRequiredTogether("tls-cert", "tls-key")
+	return cmd
+}
+
+// prefixes parses CIDRs or bare addresses; "market" (when allowed) stands for
+// notify.MarketNetworks.
+func prefixes(flag string, values []string, market bool) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range values {
+		v = strings.TrimSpace(v)
+		if market && strings.EqualFold(v, "market") {
+			out = append(out, notify.MarketNetworks...)
+			continue
+		}
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p)
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return nil, usagef("invalid %s %q: want a CIDR such as 10.0.0.0/8 or an address", flag, v)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// notificationLine is what listen prints for each chat notification.
+type notificationLine struct {
+	Type       string `json:"type"`
+	BusinessID int64  `json:"businessId"`
+	ChatID     int64  `json:"chatId"`
+	MessageID  string `json:"messageId,omitempty"`
+	Time       string `json:"time"`
+}
+
+func listen(ctx context.Context, e *env, f *listenFlags) error {
+	if f.dedup < 0 {
+		return usagef("invalid --dedup %d: must not be negative", f.dedup)
+	}
+	allowed, err := prefixes("--allow-ip", f.allow, true)
+	if err != nil {
+		return err
+	}
+	if f.marketOnly {
+		allowed = append(allowed, notify.MarketNetworks...)
+	}
+	trusted, err := prefixes("--trusted-proxy", f.trusted, false)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+
+	var mu sync.Mutex
+	enc := json.NewEncoder(e.stdout)
+	print := func(l notificationLine) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return enc.Encode(l)
+	}
+	ts := func(t time.Time) string { return t.Format(time.RFC3339Nano) }
+	opts := []notify.Option{
+		notify.OnChatCreated(func(_ context.Context, n notify.ChatCreated) error {
+			return print(notificationLine{notify.TypeChatCreated, n.BusinessID, n.ChatID, "", ts(n.CreatedAt)})
+		}),
+		notify.OnChatMessageSent(func(_ context.Context, n notify.ChatMessageSent) error {
+			return print(notificationLine{notify.TypeChatMessageSent, n.BusinessID, n.ChatID, n.MessageID.String(), ts(n.SentAt)})
+		}),
+		notify.OnChatArbitrageStarted(func(_ context.Context, n notify.ChatArbitrageStarted) error {
+			return print(notificationLine{notify.TypeChatArbitrageStarted, n.BusinessID, n.ChatID, "", ts(n.StartedAt)})
+		}),
+		notify.OnChatArbitrageFinished(func(_ context.Context, n notify.ChatArbitrageFinished) error {
+			return print(notificationLine{notify.TypeChatArbitrageFinished, n.BusinessID, n.ChatID, "", ts(n.FinishedAt)})
+		}),
+		notify.WithDedup(f.dedup),
+		notify.WithLogger(logger),
+	}
+	if len(allowed) > 0 {
+		opts = append(opts, notify.WithAllowedNetworks(allowed...))
+	}
+	if len(trusted) > 0 {
+		opts = append(opts, notify.WithTrustedProxies(trusted...))
+	}
+	h, err := notify.NewHandler(opts...)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+
+	var tlsConfig *tls.Config
+	if f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			return usagef("--tls-cert/--tls-key: %v", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return usagef("--addr %s: %v", f.addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
+	}
+	scheme := "http"
+	if f.tlsCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(e.stderr, "listening on %s://%s\n", scheme, ln.Addr())
+	if len(allowed) == 0 {
+		logger.Warn("accepting notifications from any address; see --allow-ip market")
+	}
+	served := make(chan error, 1)
+	go func() {
+		if f.tlsCert != "" {
+			served <- srv.ServeTLS(ln, "", "")
+		} else {
+			served <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-served:
+		return fmt.Errorf("listen: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: answering the notifications in flight")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.shutdownDeadline)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("listen: shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("listen: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
