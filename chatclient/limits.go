@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -64,26 +65,22 @@ func NewLocalLeases(max int) Leases {
 	if max <= 0 {
 		return unbounded{}
 	}
-	return &localLeases{max: max, m: make(map[int64]*slots)}
+	return &localLeases{max: max, taken: make(map[int64]int), waiters: make(map[int64][]chan struct{})}
 }
 
 type unbounded struct{}
+
+// Acquire takes nothing: there is no bound.
 
 func (unbounded) Acquire(ctx context.Context, _ int64) (func(), error) {
 	return func() {}, ctx.Err()
 }
 
 type localLeases struct {
-	max int
-	mu  sync.Mutex
-	m   map[int64]*slots
-}
-
-// slots is one business's taken slots and the requests waiting for one, first come
-// first served.
-type slots struct {
-	taken   int
-	waiters []chan struct{} // closed when handed a slot
+	max     int
+	mu      sync.Mutex
+	taken   map[int64]int             // slots taken, per business; absent when none
+	waiters map[int64][]chan struct{} // requests waiting for a slot, first come first served
 }
 
 func (l *localLeases) Acquire(ctx context.Context, business int64) (func(), error) {
@@ -92,27 +89,23 @@ func (l *localLeases) Acquire(ctx context.Context, business int64) (func(), erro
 	}
 	release := func() { l.release(business) }
 	l.mu.Lock()
-	s := l.m[business]
-	if s == nil {
-		s = &slots{}
-		l.m[business] = s
-	}
-	if s.taken < l.max {
-		s.taken++
+	if n := l.taken[business]; n < l.max {
+		l.taken[business] = n + 1
 		l.mu.Unlock()
 		return release, nil
 	}
 	ch := make(chan struct{})
-	s.waiters = append(s.waiters, ch)
+	l.waiters[business] = append(l.waiters[business], ch)
 	l.mu.Unlock()
 	select {
 	case <-ch:
 		return release, nil
 	case <-ctx.Done():
 		l.mu.Lock()
-		for i, w := range s.waiters {
+		ws := l.waiters[business]
+		for i, w := range ws {
 			if w == ch {
-				s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
+				l.dropWaiter(business, ws, i)
 				l.mu.Unlock()
 				return nil, ctx.Err()
 			}
@@ -124,22 +117,27 @@ func (l *localLeases) Acquire(ctx context.Context, business int64) (func(), erro
 	}
 }
 
+func (l *localLeases) dropWaiter(business int64, ws []chan struct{}, i int) {
+	ws = append(ws[:i], ws[i+1:]...)
+	if len(ws) == 0 {
+		delete(l.waiters, business)
+	} else {
+		l.waiters[business] = ws
+	}
+}
+
 func (l *localLeases) release(business int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := l.m[business]
-	if s == nil {
+	if ws := l.waiters[business]; len(ws) > 0 {
+		close(ws[0]) // the slot passes to the first waiter
+		l.dropWaiter(business, ws, 0)
 		return
 	}
-	if len(s.waiters) > 0 {
-		close(s.waiters[0])
-		s.waiters[0] = nil
-		s.waiters = s.waiters[1:]
-		return
-	}
-	s.taken--
-	if s.taken <= 0 {
-		delete(l.m, business)
+	if n := l.taken[business]; n > 1 {
+		l.taken[business] = n - 1
+	} else {
+		delete(l.taken, business)
 	}
 }
 
@@ -147,7 +145,7 @@ func (l *localLeases) release(business int64) {
 func (l *localLeases) held() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.m)
+	return len(l.taken) + len(l.waiters)
 }
 
 // NewLocalQuotas returns quota windows kept in this process. A window is kept while it
@@ -292,21 +290,44 @@ func parseRateLimit(h http.Header) RateLimit {
 		rl.Remaining = v
 	}
 	if v := header(h, headerUntil); v != "" {
-		if t, err := parseHTTPDate(v); err == nil {
+		if t, err := parseUntil(v); err == nil {
 			rl.Until = t
 		}
 	}
 	return rl
 }
 
+// lastUntil remembers the last Until parsed: every answer of a quota window carries
+// the same one, so most answers skip the parse.
+var lastUntil atomic.Pointer[parsedUntil]
+
+type parsedUntil struct {
+	raw string
+	t   time.Time
+}
+
+func parseUntil(v string) (time.Time, error) {
+	if p := lastUntil.Load(); p != nil && p.raw == v {
+		return p.t, nil
+	}
+	t, err := parseHTTPDate(v)
+	if err == nil {
+		lastUntil.Store(&parsedUntil{raw: v, t: t})
+	}
+	return t, err
+}
+
 // rateLimit reads an answer's quota headers and notes the Market's clock from its Date.
 func (c *Client) rateLimit(h http.Header, now time.Time) RateLimit {
 	rl := parseRateLimit(h)
-	if date, err := http.ParseTime(header(h, "Date")); err == nil {
+	date, err := http.ParseTime(header(h, "Date"))
+	if err == nil {
 		c.noteSkew(date.Sub(now))
+	} else {
+		date = now
 	}
 	if !rl.Until.IsZero() {
-		rl.ResetAt = now.Add(marketWait(rl.Until, h, now))
+		rl.ResetAt = now.Add(rl.Until.Sub(date))
 	}
 	return rl
 }
