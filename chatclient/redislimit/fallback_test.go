@@ -56,11 +56,11 @@ func TestRedisDownFallbackAndBack(t *testing.T) {
 		t.Fatal("reserve refused")
 	}
 
-	shared.stop()
+	shared.Stop()
 	restarted := false
 	defer func() {
 		if !restarted {
-			if err := shared.start(); err != nil {
+			if err := shared.Restart(); err != nil {
 				t.Error(err)
 			}
 		}
@@ -103,7 +103,7 @@ func TestRedisDownFallbackAndBack(t *testing.T) {
 	}
 	local := releases[0] // kept through the return to Redis
 
-	if err := shared.start(); err != nil {
+	if err := shared.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	restarted = true

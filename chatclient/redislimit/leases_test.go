@@ -203,7 +203,7 @@ func TestNewValidates(t *testing.T) {
 	if _, err := redislimit.New(nil); err == nil {
 		t.Error("nil client accepted")
 	}
-	c := redis.NewClient(&redis.Options{Addr: shared.addr})
+	c := redis.NewClient(&redis.Options{Addr: shared.Addr})
 	defer c.Close()
 	if _, err := redislimit.New(c); err == nil {
 		t.Error("a client without ContextTimeoutEnabled accepted")

@@ -4,108 +4,39 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
 	"github.com/ymchat/ymchat/chatclient/redislimit"
+	"github.com/ymchat/ymchat/internal/redistest"
 )
 
-// testRedis is the Redis the tests share: a real redis-server child process when one is
-// on PATH, miniredis otherwise. Tests keep apart by key prefix.
-type testRedis struct {
-	addr string
-	bin  string // redis-server's path; "" for miniredis
-	cmd  *exec.Cmd
-	mini *miniredis.Miniredis
-}
-
-var shared *testRedis
+// shared is the Redis the tests share (see internal/redistest); tests keep apart by
+// key prefix.
+var shared *redistest.Server
 
 func TestMain(m *testing.M) {
-	r, err := startRedis()
+	r, err := redistest.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "redislimit tests:", err)
 		os.Exit(1)
 	}
+	fmt.Println("redislimit tests:", r.Describe())
 	shared = r
 	code := m.Run()
-	r.stop()
+	r.Stop()
 	os.Exit(code)
-}
-
-func startRedis() (*testRedis, error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		mini := miniredis.NewMiniRedis()
-		if err := mini.Start(); err != nil {
-			return nil, err
-		}
-		fmt.Println("redislimit tests: redis-server is not on PATH; running against miniredis")
-		return &testRedis{addr: mini.Addr(), mini: mini}, nil
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	r := &testRedis{addr: addr, bin: bin}
-	return r, r.start()
-}
-
-// start runs redis-server on r's port and waits until it answers.
-func (r *testRedis) start() error {
-	if r.mini != nil {
-		return r.mini.Restart()
-	}
-	_, port, _ := net.SplitHostPort(r.addr)
-	r.cmd = exec.Command(r.bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := r.cmd.Start(); err != nil {
-		return err
-	}
-	c := redis.NewClient(&redis.Options{Addr: r.addr, MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			r.stop()
-			return fmt.Errorf("redis-server on %s did not answer: %v", r.addr, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// stop ends the server (its data is lost: nothing is saved).
-func (r *testRedis) stop() {
-	if r.mini != nil {
-		r.mini.Close()
-		return
-	}
-	if r.cmd != nil {
-		_ = r.cmd.Process.Kill()
-		_ = r.cmd.Wait()
-		r.cmd = nil
-	}
 }
 
 // client returns a go-redis client of the shared server, closed when t ends.
 func client(t testing.TB) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: shared.addr, ContextTimeoutEnabled: true})
+	c := redis.NewClient(&redis.Options{Addr: shared.Addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
 	return c
 }

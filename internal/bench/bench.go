@@ -288,15 +288,11 @@ func (s *heapSampler) page() {
 	}
 }
 
-// Iterate lists all n chats per iteration, through chatclient's Chats iterator or a
-// hand-written page loop. With sampleHeap it reports the peak live heap the iteration
-// adds (sampled every 25 pages); without, it reports chats/s.
-func Iterate(b *testing.B, n int, viaClient, sampleHeap bool) {
-	srv := IterationServer(n)
-	defer srv.Close()
-	ctx := context.Background()
-	client := NewClient(b, srv.URL)
-	base := Baseline{HC: transport(), Base: srv.URL}
+// listing runs one whole listing per iteration: run reads it, calling hs.page() as
+// pages arrive (hs is nil unless the heap is sampled, every `every` pages), and says
+// how many items it read, which must be n. With sampleHeap it reports the peak live
+// heap the listing adds; without, its throughput in unit.
+func listing(b *testing.B, n, every int, unit string, sampleHeap bool, run func(hs *heapSampler) (int, error)) {
 	var peak uint64
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -304,42 +300,15 @@ func Iterate(b *testing.B, n int, viaClient, sampleHeap bool) {
 		var hs *heapSampler
 		if sampleHeap {
 			b.StopTimer()
-			hs = newHeapSampler(25)
+			hs = newHeapSampler(every)
 			b.StartTimer()
 		}
-		count := 0
-		var sum int64
-		if viaClient {
-			for chat, err := range client.Chats(ctx, 100, chatclient.Filter{}) {
-				if err != nil {
-					b.Fatal(err)
-				}
-				sum += chat.ID
-				count++
-				if count%chatclient.MaxPageSize == 0 {
-					hs.page()
-				}
-			}
-		} else {
-			tok := ""
-			for {
-				page, _, err := base.GetChats(ctx, 100, PlainFilter{}, 20, tok)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for _, c := range page.Chats {
-					sum += c.ChatID
-					count++
-				}
-				hs.page()
-				if page.Paging.NextPageToken == "" {
-					break
-				}
-				tok = page.Paging.NextPageToken
-			}
+		count, err := run(hs)
+		if err != nil {
+			b.Fatal(err)
 		}
-		if count != n || sum != int64(n)*int64(n+1)/2 {
-			b.Fatalf("iterated %d chats (id sum %d), want %d", count, sum, n)
+		if count != n {
+			b.Fatalf("read %d items, want %d", count, n)
 		}
 		if hs != nil && hs.peak > peak {
 			peak = hs.peak
@@ -349,8 +318,54 @@ func Iterate(b *testing.B, n int, viaClient, sampleHeap bool) {
 	if sampleHeap {
 		b.ReportMetric(float64(peak), "peak-live-heap-B")
 	} else {
-		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "chats/s")
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), unit)
 	}
+}
+
+// Iterate lists all n chats per iteration, through chatclient's Chats iterator or a
+// hand-written page loop. With sampleHeap it reports the peak live heap the iteration
+// adds (sampled every 25 pages); without, it reports chats/s.
+func Iterate(b *testing.B, n int, viaClient, sampleHeap bool) {
+	srv := IterationServer(n)
+	defer srv.Close()
+	ctx := context.Background()
+	client := NewClient(b, srv.URL)
+	base := Baseline{HC: transport(), Base: srv.URL}
+	listing(b, n, 25, "chats/s", sampleHeap, func(hs *heapSampler) (int, error) {
+		count := 0
+		var sum int64
+		if viaClient {
+			for chat, err := range client.Chats(ctx, 100, chatclient.Filter{}) {
+				if err != nil {
+					return count, err
+				}
+				sum += chat.ID
+				count++
+				if count%chatclient.MaxPageSize == 0 {
+					hs.page()
+				}
+			}
+		} else {
+			for tok := ""; ; {
+				page, _, err := base.GetChats(ctx, 100, PlainFilter{}, 20, tok)
+				if err != nil {
+					return count, err
+				}
+				for _, c := range page.Chats {
+					sum += c.ChatID
+					count++
+				}
+				hs.page()
+				if tok = page.Paging.NextPageToken; tok == "" {
+					break
+				}
+			}
+		}
+		if sum != int64(n)*int64(n+1)/2 {
+			return count, fmt.Errorf("chat id sum %d: chats skipped or repeated", sum)
+		}
+		return count, nil
+	})
 }
 
 // QuotaResult is what one run of the quota workload measured.
@@ -492,62 +507,39 @@ func (b Baseline) GetChatHistory(ctx context.Context, business, chat int64, limi
 
 // IterateHistory reads all n messages of a chat per iteration, through chatclient's
 // Messages iterator or a hand-written page loop, reporting messages/s or, with
-// sampleHeap, the peak live heap the iteration adds.
+// sampleHeap, the peak live heap the iteration adds (sampled every 10 pages).
 func IterateHistory(b *testing.B, n int, viaClient, sampleHeap bool) {
 	srv := HistoryServer(n)
 	defer srv.Close()
 	ctx := context.Background()
 	client := NewClient(b, srv.URL)
 	base := Baseline{HC: transport(), Base: srv.URL}
-	var peak uint64
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		var hs *heapSampler
-		if sampleHeap {
-			b.StopTimer()
-			hs = newHeapSampler(10)
-			b.StartTimer()
-		}
+	listing(b, n, 10, "messages/s", sampleHeap, func(hs *heapSampler) (int, error) {
 		count := 0
 		if viaClient {
 			for _, err := range client.Messages(ctx, 100, 1, 0) {
 				if err != nil {
-					b.Fatal(err)
+					return count, err
 				}
 				count++
 				if count%chatclient.MaxHistoryPageSize == 0 {
 					hs.page()
 				}
 			}
-		} else {
-			tok := ""
-			for {
-				msgs, next, err := base.GetChatHistory(ctx, 100, 1, 100, tok)
-				if err != nil {
-					b.Fatal(err)
-				}
-				count += len(msgs)
-				hs.page()
-				if next == "" {
-					break
-				}
-				tok = next
+			return count, nil
+		}
+		for tok := ""; ; {
+			msgs, next, err := base.GetChatHistory(ctx, 100, 1, 100, tok)
+			if err != nil {
+				return count, err
+			}
+			count += len(msgs)
+			hs.page()
+			if tok = next; tok == "" {
+				return count, nil
 			}
 		}
-		if count != n {
-			b.Fatalf("read %d messages, want %d", count, n)
-		}
-		if hs != nil && hs.peak > peak {
-			peak = hs.peak
-		}
-	}
-	b.StopTimer()
-	if sampleHeap {
-		b.ReportMetric(float64(peak), "peak-live-heap-B")
-	} else {
-		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "messages/s")
-	}
+	})
 }
 
 // FileSize is the size of the file the send benchmark uploads: the Market's maximum.

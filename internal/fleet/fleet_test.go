@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,12 +18,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ymchat/ymchat/chatclient/chattest"
 	"github.com/ymchat/ymchat/chatclient/redislimit"
 	"github.com/ymchat/ymchat/internal/fleet"
+	"github.com/ymchat/ymchat/internal/redistest"
 )
 
 func TestMain(m *testing.M) {
@@ -34,47 +33,17 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// startRedis runs a real redis-server on a free loopback port (miniredis, listening on
-// loopback too, when redis-server is not on PATH) and returns its address.
+// startRedis runs a Redis on a free loopback port (see internal/redistest), stopped
+// when t ends, and returns its address.
 func startRedis(t testing.TB) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		mr := miniredis.NewMiniRedis()
-		if err := mr.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(mr.Close)
-		t.Log("redis-server is not on PATH; running against miniredis")
-		return mr.Addr()
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	r, err := redistest.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not answer: %v", addr, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	t.Cleanup(r.Stop)
+	t.Log(r.Describe())
+	return r.Addr
 }
 
 // market is the fake Market behind a handler that sorts its 420s by their message:
