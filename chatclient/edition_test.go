@@ -253,3 +253,64 @@ func TestPartialRetryPolicyTakesTheDefaults(t *testing.T) {
 	assert.Equal(t, "chatclient: getChat: gave up after 1 attempt: HTTP 503 Service Unavailable: X: y", err.Error())
 	assert.True(t, errors.Is(err, ErrServerError))
 }
+
+// countingAdmitter is an Admitter over the local seams that counts its calls.
+type countingAdmitter struct {
+	Leases
+	Quotas
+	mu                         sync.Mutex
+	admits, dones, kept, freed int
+	busyFirst                  bool
+}
+
+func (a *countingAdmitter) Admit(ctx context.Context, key QuotaKey, now time.Time) (Admission, error) {
+	a.mu.Lock()
+	a.admits++
+	busy := a.busyFirst
+	a.busyFirst = false
+	a.mu.Unlock()
+	if busy {
+		return Admission{Busy: true}, nil
+	}
+	release, err := a.Acquire(ctx, key.BusinessID)
+	if err != nil {
+		return Admission{}, err
+	}
+	r, err := a.Reserve(ctx, key, now)
+	if err != nil || !r.OK {
+		release()
+		return Admission{Reservation: r}, err
+	}
+	return Admission{Reservation: r, Done: func(ctx context.Context, report *RateLimit, now time.Time, keep bool) func() {
+		a.mu.Lock()
+		a.dones++
+		a.mu.Unlock()
+		a.Release(ctx, key, report, now)
+		if keep {
+			a.mu.Lock()
+			a.kept++
+			a.mu.Unlock()
+			return func() { a.mu.Lock(); a.freed++; a.mu.Unlock(); release() }
+		}
+		release()
+		return nil
+	}}, nil
+}
+
+func TestAnAdmitterAdmitsAndReleasesInOneStepEach(t *testing.T) {
+	srv := newScripted(t, errorReply(420, "LIMIT", "Hit rate limit of 4 parallel requests"), chatReply(7), chatReply(7))
+	a := &countingAdmitter{Leases: NewLocalLeases(4), Quotas: NewLocalQuotas(), busyFirst: true}
+	c, clock := newTestClient(t, srv.srv.URL, WithLeases(a), WithQuotas(a))
+	_, err := c.GetChat(context.Background(), 3, 7)
+	require.NoError(t, err)
+	assert.Equal(t, 2, a.admits, "busy once, then admitted; the retry after the 420 keeps its slot")
+	assert.Equal(t, 1, a.dones, "the first attempt's Done, keeping the slot")
+	assert.Equal(t, 1, a.kept)
+	assert.Equal(t, 1, a.freed, "the kept slot is given back after the retry")
+	assert.Equal(t, []time.Duration{heldPause, ms(100)}, clock.Sleeps(), "a pause while busy, then the parallel-limit backoff")
+	_, err = c.GetChat(context.Background(), 3, 7)
+	require.NoError(t, err)
+	assert.Equal(t, 3, a.admits)
+	assert.Equal(t, 2, a.dones)
+	assert.Zero(t, a.Leases.(*localLeases).held(), "every slot given back")
+}

@@ -58,6 +58,32 @@ type Reservation struct {
 	Released <-chan struct{}
 }
 
+// Admitter is an optional interface of a store that keeps both the leases and the
+// quotas, such as package redislimit's Limiter given to both [WithLeases] and
+// [WithQuotas]. With it the client takes a lease and a place in the quota in one step
+// and gives both back in one: one round trip each way to a shared store instead of
+// two.
+type Admitter interface {
+	// Admit takes one of key.BusinessID's in-flight slots and reserves one request of
+	// key's quota at now (the Market's clock): both, or neither.
+	Admit(ctx context.Context, key QuotaKey, now time.Time) (Admission, error)
+}
+
+// Admission is the answer of [Admitter.Admit].
+type Admission struct {
+	// Reservation says whether the quota had room, as [Quotas.Reserve] does. Without
+	// OK nothing is held.
+	Reservation
+	// Busy reports that every slot of the business was taken: nothing is held. The
+	// client waits for Released (nil: a short pause) and asks again.
+	Busy bool
+	// Done, with OK, gives back the reservation, recording report (nil when there was
+	// no answer), and the slot, unless keepSlot: then it returns the func that gives
+	// the slot back later (a request keeps its slot through a parallel-limit backoff).
+	// The client calls it exactly once.
+	Done func(ctx context.Context, report *RateLimit, now time.Time, keepSlot bool) (releaseSlot func())
+}
+
 // NewLocalLeases returns leases of max slots per business, kept in this process. The
 // state of a business is freed as soon as none of its slots is taken. max 0 means no
 // bound.

@@ -78,12 +78,9 @@ func (c *Client) do(ctx context.Context, cl *call) (*answer, error) {
 	key := QuotaKey{BusinessID: cl.business, Operation: cl.op}
 	var held func() // an in-flight lease kept through a parallel-limit backoff
 	for n := 1; ; n++ {
-		release := held
-		if release == nil {
-			var err error
-			if release, err = c.admit(ctx, key, n); err != nil {
-				return nil, err
-			}
+		done, err := c.admit(ctx, key, n, held)
+		if err != nil {
+			return nil, err
 		}
 		held = nil
 		at := c.send(ctx, cl)
@@ -93,7 +90,8 @@ func (c *Client) do(ctx context.Context, cl *call) (*answer, error) {
 			rl := c.rateLimit(at.header, now)
 			report = &rl
 		}
-		c.quotas.Release(ctx, key, report, c.marketNow(now))
+		mnow := c.marketNow(now)
+		release := func() { done(report, mnow, false) }
 
 		d := decide(at.outcome, now)
 		if !d.retry {
@@ -136,7 +134,7 @@ func (c *Client) do(ctx context.Context, cl *call) (*answer, error) {
 		// After a parallel-limit 420 the request keeps its lease while it waits: a client
 		// the Market finds too eager sends fewer requests at once, not the same number.
 		if d.reason == WaitParallelLimit {
-			held = release
+			held = done(report, mnow, true)
 		} else {
 			release()
 		}
@@ -207,26 +205,62 @@ func replay(ctx context.Context, req *http.Request, used bool) (*http.Request, e
 	return r, nil
 }
 
-// admit takes an in-flight lease of the business and a place in the operation's
-// quota. The lease comes first: a request queued behind a full limit must not pass the
-// quota check on what was known before the requests ahead of it were answered. While
-// the quota is known to be spent, admit gives the lease back and waits for the reset
-// when that fits the caller's budget, and otherwise fails at once with a
-// *RateLimitError, sending nothing. The returned func gives the lease back.
-func (c *Client) admit(ctx context.Context, key QuotaKey, n int) (func(), error) {
+// done gives back what admit took for an attempt: the reservation in the quota,
+// recording report (nil when there was no answer), and the in-flight lease, unless
+// keep: then it returns the func that gives the lease back later. It is called once.
+type done func(report *RateLimit, now time.Time, keep bool) (lease func())
+
+// admit takes an in-flight lease of the business (unless held, a lease kept through a
+// parallel-limit backoff, is given) and a place in the operation's quota. The lease
+// comes first: a request queued behind a full limit must not pass the quota check on
+// what was known before the requests ahead of it were answered. An [Admitter] takes
+// both in one step. While the quota is known to be spent, admit gives the lease back
+// and waits for the reset when that fits the caller's budget, and otherwise fails at
+// once with a *RateLimitError, sending nothing.
+func (c *Client) admit(ctx context.Context, key QuotaKey, n int, held func()) (done, error) {
+	adm, oneStep := c.leases.(Admitter)
 	for {
-		release, err := c.leases.Acquire(ctx, key.BusinessID)
-		if err != nil {
-			return nil, err
-		}
 		now := c.clock.Now()
-		r, err := c.quotas.Reserve(ctx, key, c.marketNow(now))
-		if err == nil && r.OK {
-			return release, nil
-		}
-		release()
-		if err != nil {
-			return nil, err
+		var r Reservation
+		switch {
+		case held != nil:
+			var err error
+			if r, err = c.quotas.Reserve(ctx, key, c.marketNow(now)); err == nil && r.OK {
+				return c.twoSteps(ctx, key, held), nil
+			}
+			held()
+			held = nil
+			if err != nil {
+				return nil, err
+			}
+		case oneStep:
+			a, err := adm.Admit(ctx, key, c.marketNow(now))
+			if err != nil {
+				return nil, err
+			}
+			if a.OK {
+				return func(report *RateLimit, now time.Time, keep bool) func() { return a.Done(ctx, report, now, keep) }, nil
+			}
+			if a.Busy {
+				if err := c.awaitRelease(ctx, a.Released); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			r = a.Reservation
+		default:
+			release, err := c.leases.Acquire(ctx, key.BusinessID)
+			if err != nil {
+				return nil, err
+			}
+			now = c.clock.Now()
+			if r, err = c.quotas.Reserve(ctx, key, c.marketNow(now)); err == nil && r.OK {
+				return c.twoSteps(ctx, key, release), nil
+			}
+			release()
+			if err != nil {
+				return nil, err
+			}
 		}
 		if r.Until.IsZero() {
 			// Requests in flight hold what is left of the quota: wait for an answer.
@@ -243,6 +277,18 @@ func (c *Client) admit(ctx context.Context, key QuotaKey, n int) (func(), error)
 		if err := c.wait(ctx, RetryInfo{Operation: key.Operation, BusinessID: key.BusinessID, Attempt: n, Wait: wait, Reason: WaitQuotaPacing}); err != nil {
 			return nil, err
 		}
+	}
+}
+
+// twoSteps gives back a reservation and a lease taken through the two seams.
+func (c *Client) twoSteps(ctx context.Context, key QuotaKey, lease func()) done {
+	return func(report *RateLimit, now time.Time, keep bool) func() {
+		c.quotas.Release(ctx, key, report, now)
+		if keep {
+			return lease
+		}
+		lease()
+		return nil
 	}
 }
 
