@@ -39,6 +39,10 @@ type env struct {
 	getenv         func(string) string
 	now            func() time.Time
 	isTerminal     func(any) bool
+	// width is how many columns stdout shows (0: no limit, as in a pipe).
+	width func() int
+	// args are the command line's arguments, for the resume hint.
+	args []string
 }
 
 func isTerminal(w any) bool {
@@ -243,6 +247,7 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,
 
 // run executes the command line and returns the exit code.
 func run(ctx context.Context, args []string, e *env) int {
+	e.args = args
 	root := newRoot(ctx, e)
 	root.SetArgs(args)
 	err := root.Execute()

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +19,7 @@ type chatsFlags struct {
 	orders, returns               []int64
 	limit                         int
 	pageToken                     string
+	sort                          string
 	json, jsonl                   bool
 }
 
@@ -36,9 +37,16 @@ Filters take one or more values (repeat the flag or separate with commas):
   --context-type  ` + joinValues(chatclient.ContextTypes()) + `
   --order ID, --return ID   chats about these orders or returns
 
-Output is a table; --json prints one JSON document, --jsonl one chat per line as
-pages arrive. --limit N stops after N chats and tells the token that resumes the
-listing; pass it back with --page-token.`,
+Output is a table, its rows printed as pages arrive, fitted to the terminal's
+width (long customer names and contexts are cut with "…"), and a count line;
+--json prints one JSON document, --jsonl one chat per line as pages arrive.
+
+--sort updated lists the chats updated longest ago first (who has waited
+longest), --sort -updated the newest first; sorting needs every chat, so the
+output comes at the end.
+
+--limit N stops after N chats and prints the command that resumes the listing
+(the same filters and a --page-token).`,
 		Example: `  ymchat chats --status WAITING_FOR_PARTNER
   ymchat chats --context-type RETURN --jsonl | jq .id
   ymchat chats --limit 40 --json`,
@@ -53,6 +61,7 @@ listing; pass it back with --page-token.`,
 	fl.Int64SliceVar(&f.returns, "return", nil, "only chats about these returns")
 	fl.IntVar(&f.limit, "limit", 0, "stop after this many chats (0: all)")
 	fl.StringVar(&f.pageToken, "page-token", "", "resume a listing from this token")
+	fl.StringVar(&f.sort, "sort", "", `order by update time: "updated" (oldest first) or "-updated" (newest first)`)
 	fl.BoolVar(&f.json, "json", false, "print one JSON document")
 	fl.BoolVar(&f.jsonl, "jsonl", false, "print one JSON chat per line, as pages arrive")
 	cmd.MarkFlagsMutuallyExclusive("json", "jsonl")
@@ -137,6 +146,14 @@ func listChats(cmd *cobra.Command, e *env, o *options, f *chatsFlags) error {
 	if f.limit < 0 {
 		return usagef("invalid --limit %d: must not be negative", f.limit)
 	}
+	switch f.sort {
+	case "", "updated", "-updated":
+	default:
+		return usagef("invalid --sort %q: must be updated (oldest first) or -updated (newest first)", f.sort)
+	}
+	if f.sort != "" && (f.limit > 0 || f.pageToken != "") {
+		return usagef("--sort needs every chat: it cannot be combined with --limit or --page-token")
+	}
 	prog := &progress{w: e.stderr, on: e.isTerminal(e.stderr)}
 	defer prog.clear()
 	return o.withClient(cmd, e, prog.waitHook, func(ctx context.Context, s *session) error {
@@ -144,26 +161,37 @@ func listChats(cmd *cobra.Command, e *env, o *options, f *chatsFlags) error {
 	})
 }
 
-// listPages fetches the pages through the library's page iterator, streaming --jsonl
-// as they come, and prints the rest.
+// listPages fetches the pages through the library's page iterator, streaming the
+// table and --jsonl as they come (unless sorting), and prints the rest at the end.
 func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *progress) error {
 	out := e.stdout
 	var chats []chatclient.Chat
 	enc := json.NewEncoder(out)
+	width := 0
+	if e.width != nil {
+		width = e.width()
+	}
+	table := newChatTable(out, e.now(), width)
+	stream := f.sort == ""
 	filter := f.filter()
 	token, pages := f.pageToken, 0
 	take := func(page *chatclient.ChatPage) error {
 		pages++
 		chats = append(chats, page.Chats...)
 		token = page.NextPageToken
-		prog.show("pages %d, chats %d", pages, len(chats))
-		if f.jsonl {
-			for _, c := range page.Chats {
-				if err := enc.Encode(toJSON(c)); err != nil {
-					return err
+		if stream && !f.json {
+			prog.clear() // the rows must not land after the progress line on a terminal
+			if f.jsonl {
+				for _, c := range page.Chats {
+					if err := enc.Encode(toJSON(c)); err != nil {
+						return err
+					}
 				}
+			} else {
+				table.add(page.Chats...)
 			}
 		}
+		prog.show("pages %d, chats %d", pages, len(chats))
 		return nil
 	}
 	// Whole pages through the iterator; with --limit, the pages that fit, and then one
@@ -192,6 +220,7 @@ func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *pro
 		}
 	}
 	prog.clear()
+	sortChats(chats, f.sort)
 
 	switch {
 	case f.json:
@@ -206,13 +235,34 @@ func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *pro
 			return err
 		}
 	case f.jsonl:
+		if !stream {
+			for _, c := range chats {
+				if err := enc.Encode(toJSON(c)); err != nil {
+					return err
+				}
+			}
+		}
 	default:
-		writeTable(out, chats, e.now())
+		if !stream {
+			table.add(chats...)
+		}
+		table.end()
 	}
 	if token != "" && !f.json {
 		fmt.Fprintf(e.stderr, "more chats follow: resume with --page-token %s\n", token)
 	}
 	return nil
+}
+
+// sortChats orders chats by update time: "updated" oldest first, "-updated" newest
+// first; the listing's order breaks ties.
+func sortChats(chats []chatclient.Chat, by string) {
+	switch by {
+	case "updated":
+		slices.SortStableFunc(chats, func(a, b chatclient.Chat) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
+	case "-updated":
+		slices.SortStableFunc(chats, func(a, b chatclient.Chat) int { return b.UpdatedAt.Compare(a.UpdatedAt) })
+	}
 }
 
 func contextText(c chatclient.ChatContext) string {
@@ -225,24 +275,6 @@ func contextText(c chatclient.ChatContext) string {
 		return "direct"
 	}
 	return strings.ToLower(string(c.Type))
-}
-
-func writeTable(w io.Writer, chats []chatclient.Chat, now time.Time) {
-	if len(chats) == 0 {
-		fmt.Fprintln(w, "no chats match")
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tCONTEXT\tCUSTOMER\tUPDATED (MSK)\tAGE")
-	for _, c := range chats {
-		cust := c.Context.Customer.Name
-		if cust == "" {
-			cust = "-"
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Type, c.Status, contextText(c.Context), cust,
-			c.UpdatedAt.In(msk).Format("2006-01-02 15:04"), age(now, c.UpdatedAt))
-	}
-	_ = tw.Flush()
 }
 
 // joinValues lists an enum's known values for help text.

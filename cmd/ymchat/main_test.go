@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -56,6 +58,7 @@ func runIn(t *testing.T, ctx context.Context, stdin string, vars map[string]stri
 		getenv:     func(k string) string { return vars[k] },
 		now:        func() time.Time { return fixedNow },
 		isTerminal: func(w any) bool { return terminal && w == any(&stderr) },
+		width:      func() int { n, _ := strconv.Atoi(vars["COLUMNS"]); return n },
 	})
 	res := result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 	assert.NotContains(t, res.stdout, token, "the token never appears in output")
@@ -104,6 +107,98 @@ func TestChatsOutputMatchesGoldenFiles(t *testing.T) {
 	}
 }
 
+func TestTableFitsTheTerminal(t *testing.T) {
+	srv, vars := fake(t)
+	vars["COLUMNS"] = "80"
+	res := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--status", "WAITING_FOR_PARTNER")
+	require.Equal(t, 0, res.code, res.stderr)
+	golden(t, "chats.table80.golden", res.stdout)
+	for line := range strings.Lines(res.stdout) {
+		assert.LessOrEqual(t, utf8.RuneCountInString(strings.TrimRight(line, "\n")), 80, "too wide: %q", line)
+	}
+	assert.Contains(t, res.stdout, "…", "long contexts are cut")
+	assert.True(t, strings.HasSuffix(res.stdout, "\n40 chats\n"))
+
+	for _, width := range []string{"40", "64", "100", "120", "200"} {
+		vars["COLUMNS"] = width
+		res := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--context-type", "RETURN")
+		require.Equal(t, 0, res.code, res.stderr)
+		w, _ := strconv.Atoi(width)
+		for line := range strings.Lines(res.stdout) {
+			if w >= 64 { // narrower, the fixed columns and the shortest cuts overflow
+				assert.LessOrEqual(t, utf8.RuneCountInString(strings.TrimRight(line, "\n")), w, "too wide: %q", line)
+			}
+		}
+	}
+}
+
+// firstWrite records how many requests the fake had seen when stdout was first written.
+type firstWrite struct {
+	syncBuf
+	srv  *chattest.Server
+	once sync.Once
+	seen int
+}
+
+func (f *firstWrite) Write(p []byte) (int, error) {
+	f.once.Do(func() { f.seen = len(f.srv.Requests()) })
+	return f.syncBuf.Write(p)
+}
+
+func TestTableStreamsUnlessSorted(t *testing.T) {
+	srv, vars := fake(t)
+	for _, tc := range []struct {
+		sort      string
+		streaming bool
+	}{{"", true}, {"updated", false}} {
+		srv.ResetRequests()
+		out := &firstWrite{srv: srv}
+		args := []string{"chats", "--base-url", srv.URL}
+		if tc.sort != "" {
+			args = append(args, "--sort", tc.sort)
+		}
+		code := run(t.Context(), args, &env{stdin: strings.NewReader(""), stdout: out, stderr: io.Discard,
+			getenv: func(k string) string { return vars[k] }, now: func() time.Time { return fixedNow },
+			isTerminal: func(any) bool { return false }})
+		require.Equal(t, 0, code)
+		if tc.streaming {
+			assert.Equal(t, 1, out.seen, "the first rows are out after the first page")
+		} else {
+			assert.Equal(t, 7, out.seen, "sorting waits for every page")
+		}
+	}
+}
+
+func TestSortByUpdate(t *testing.T) {
+	srv, vars := fake(t)
+	times := func(args ...string) []time.Time {
+		res := runCLI(t, vars, false, append([]string{"chats", "--base-url", srv.URL, "--jsonl"}, args...)...)
+		require.Equal(t, 0, res.code, res.stderr)
+		var ts []time.Time
+		for line := range strings.Lines(res.stdout) {
+			var c chatJSON
+			require.NoError(t, json.Unmarshal([]byte(line), &c))
+			ts = append(ts, c.UpdatedAt)
+		}
+		require.Len(t, ts, 130)
+		return ts
+	}
+	asc, desc := times("--sort", "updated"), times("--sort", "-updated")
+	for i := 1; i < len(asc); i++ {
+		assert.False(t, asc[i].Before(asc[i-1]), "oldest update first")
+		assert.False(t, desc[i].After(desc[i-1]), "newest first")
+	}
+	res := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--sort", "updated", "--status", "WAITING_FOR_PARTNER")
+	require.Equal(t, 0, res.code)
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	assert.True(t, strings.HasPrefix(lines[1], "5000078 "), "the longest waiting first: %s", lines[1])
+	assert.Equal(t, "40 chats", lines[len(lines)-1])
+	for _, args := range [][]string{{"--sort", "age"}, {"--sort", "updated", "--limit", "3"}} {
+		res := runCLI(t, vars, false, append([]string{"chats", "--base-url", srv.URL}, args...)...)
+		assert.Equal(t, 2, res.code, args)
+	}
+}
+
 func TestOutputFormatsAgree(t *testing.T) {
 	srv, vars := fake(t)
 	base := []string{"chats", "--base-url", srv.URL, "--status", "NEW,FINISHED", "--context-type", "ORDER"}
@@ -120,7 +215,8 @@ func TestOutputFormatsAgree(t *testing.T) {
 	require.Len(t, lines, len(doc.Chats))
 	require.Greater(t, len(doc.Chats), 20, "more than one page")
 	tableLines := strings.Split(strings.TrimSpace(table.stdout), "\n")
-	require.Len(t, tableLines, len(doc.Chats)+1, "a header and a row per chat")
+	require.Len(t, tableLines, len(doc.Chats)+2, "a header, a row per chat and the count")
+	assert.Equal(t, fmt.Sprintf("%d chats", len(doc.Chats)), tableLines[len(tableLines)-1])
 	for i, line := range lines {
 		var c chatJSON
 		require.NoError(t, json.Unmarshal([]byte(line), &c))
@@ -259,7 +355,8 @@ func TestFakeFlagAndChatNew(t *testing.T) {
 
 	res = runCLI(t, nil, false, "chats", "--fake", "--business", "300")
 	require.Equal(t, 0, res.code, res.stderr)
-	assert.Len(t, strings.Split(strings.TrimSpace(res.stdout), "\n"), 13, "a header and the 12 chats of business 300")
+	assert.Len(t, strings.Split(strings.TrimSpace(res.stdout), "\n"), 14, "a header, the 12 chats of business 300, the count")
+	assert.True(t, strings.HasSuffix(res.stdout, "\n12 chats\n"), res.stdout)
 }
 
 func TestDemoRunsWithNoAccount(t *testing.T) {
