@@ -249,7 +249,7 @@ func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *pro
 		table.end()
 	}
 	if token != "" && !f.json {
-		fmt.Fprintf(e.stderr, "more chats follow: resume with --page-token %s\n", token)
+		fmt.Fprintf(e.stderr, "more chats follow: resume with %s\n", resumeCommand(e.args, token))
 	}
 	return nil
 }
@@ -284,4 +284,32 @@ func joinValues[T ~string](values []T) string {
 		parts[i] = string(v)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// resumeCommand is the command line that continues a listing after the last chat
+// shown: the same arguments (filters, format, --limit, --business...), with the
+// page token in place of any given. The token only resumes the listing it came from:
+// without the same filters the Market answers 400.
+func resumeCommand(args []string, token string) string {
+	parts := []string{"ymchat"}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--page-token":
+			i++
+			continue
+		case strings.HasPrefix(a, "--page-token="):
+			continue
+		}
+		parts = append(parts, shellQuote(a))
+	}
+	return strings.Join(append(parts, "--page-token", shellQuote(token)), " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,:/@%+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -235,19 +235,39 @@ func mustAtoi(t *testing.T, s string) int64 {
 
 func TestLimitAndResume(t *testing.T) {
 	srv, vars := fake(t)
-	first := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--limit", "25", "--jsonl")
-	require.Equal(t, 0, first.code)
-	assert.Len(t, strings.Split(strings.TrimSpace(first.stdout), "\n"), 25)
-	_, tok, ok := strings.Cut(first.stderr, "--page-token ")
-	require.True(t, ok, first.stderr)
-	tok = strings.TrimSpace(tok)
+	resumeArgs := func(stderr string) []string {
+		t.Helper()
+		_, cmd, ok := strings.Cut(stderr, "more chats follow: resume with ymchat ")
+		require.True(t, ok, stderr)
+		return strings.Fields(cmd)
+	}
+	for _, filters := range [][]string{nil, {"--status", "WAITING_FOR_PARTNER,new", "--context-type", "ORDER"}, {"--type", "CHAT", "--business=100"}} {
+		t.Run(strings.Join(filters, " "), func(t *testing.T) {
+			base := append([]string{"chats", "--base-url", srv.URL, "--jsonl"}, filters...)
+			all := runCLI(t, vars, false, base...)
+			require.Equal(t, 0, all.code, all.stderr)
+			lines := strings.Split(strings.TrimSpace(all.stdout), "\n")
+			require.Greater(t, len(lines), 25)
 
-	rest := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--jsonl", "--page-token", tok)
-	require.Equal(t, 0, rest.code, rest.stderr)
-	all := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--jsonl")
-	assert.Equal(t, all.stdout, first.stdout+rest.stdout, "resuming continues exactly where --limit stopped")
-	assert.Len(t, strings.Split(strings.TrimSpace(all.stdout), "\n"), 130)
-	assert.Empty(t, rest.stderr)
+			// 10 at a time, each run being exactly the command the last one printed.
+			args, got := append(base, "--limit", "10"), ""
+			for range 20 {
+				res := runCLI(t, vars, false, args...)
+				require.Equal(t, 0, res.code, res.stderr)
+				got += res.stdout
+				if res.stderr == "" {
+					break
+				}
+				args = resumeArgs(res.stderr)
+				assert.Equal(t, 1, strings.Count(strings.Join(args, " "), "--page-token"), args)
+			}
+			assert.Equal(t, all.stdout, got, "resuming continues exactly where --limit stopped")
+		})
+	}
+	res := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--status", "NEW", "--limit", "2")
+	require.Equal(t, 0, res.code)
+	assert.Regexp(t, `^more chats follow: resume with ymchat chats --base-url http://\S+ --status NEW --limit 2 --page-token \S+\n$`, res.stderr)
+	assert.Equal(t, "ymchat chats --status 'A B' --page-token 'x'\\''y'", resumeCommand([]string{"chats", "--status", "A B", "--page-token=old"}, "x'y"))
 }
 
 func TestUsageErrorsAndExitCodes(t *testing.T) {
