@@ -48,7 +48,7 @@ output comes at the end.
 --limit N stops after N chats and prints the command that resumes the listing
 (the same filters and a --page-token).`,
 		Example: `  ymchat chats --status WAITING_FOR_PARTNER
-  ymchat chats --context-type RETURN --jsonl | jq .id
+  ymchat chats --context-type RETURN --jsonl | jq .chatId
   ymchat chats --limit 40 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return listChats(cmd, e, o, f) },
@@ -88,9 +88,11 @@ func (f *chatsFlags) filter() chatclient.Filter {
 	return flt
 }
 
-// chatJSON is a chat as --json and --jsonl print it.
+// chatJSON is a chat as --json and --jsonl print it. Every command's JSON names ids
+// after what they identify: chatId, messageId, orderId, returnId, campaignId,
+// businessId (never a bare "id").
 type chatJSON struct {
-	ID         int64     `json:"id"`
+	ID         int64     `json:"chatId"`
 	Type       string    `json:"type"`
 	Status     string    `json:"status"`
 	Context    string    `json:"contextType"`

@@ -47,8 +47,8 @@ func TestHistoryAllPagesAndFormatsAgree(t *testing.T) {
 	require.Equal(t, 0, table.code, table.stderr)
 
 	var doc struct {
-		ChatID   int64                `json:"chatId"`
-		Messages []chatclient.Message `json:"messages"`
+		ChatID   int64         `json:"chatId"`
+		Messages []messageJSON `json:"messages"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(asJSON.stdout), &doc))
 	assert.Equal(t, int64(5000008), doc.ChatID)
@@ -56,7 +56,7 @@ func TestHistoryAllPagesAndFormatsAgree(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(asJSONL.stdout), "\n")
 	require.Len(t, lines, 300)
 	for i, line := range lines {
-		var m chatclient.Message
+		var m messageJSON
 		require.NoError(t, json.Unmarshal([]byte(line), &m))
 		assert.Equal(t, doc.Messages[i].ID, m.ID)
 		if i > 0 {
@@ -177,7 +177,7 @@ func TestConversationAgainstFakeFlag(t *testing.T) {
 	res := runCLI(t, nil, false, "chat", "history", "5000006", "--fake", "--json")
 	require.Equal(t, 0, res.code, res.stderr)
 	var doc struct {
-		Messages []chatclient.Message `json:"messages"`
+		Messages []messageJSON `json:"messages"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &doc))
 	assert.Len(t, doc.Messages, 3)

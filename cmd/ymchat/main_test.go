@@ -199,6 +199,54 @@ func TestSortByUpdate(t *testing.T) {
 	}
 }
 
+// TestJSONNamesIDsAlike checks every command's JSON: ids are named after what they
+// identify (chatId, messageId, ...), never a bare "id".
+func TestJSONNamesIDsAlike(t *testing.T) {
+	srv, vars := fake(t)
+	url := []string{"--base-url", srv.URL}
+	var keys func(v any, into map[string]bool)
+	keys = func(v any, into map[string]bool) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				into[k] = true
+				keys(x, into)
+			}
+		case []any:
+			for _, x := range v {
+				keys(x, into)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"chats", "--json", "--status", "NEW"}, []string{"chatId", "orderId", "campaignId"}},
+		{[]string{"chats", "--jsonl", "--context-type", "RETURN"}, []string{"chatId", "returnId"}},
+		{[]string{"chat", "get", "5000003", "--json"}, []string{"chatId"}},
+		{[]string{"chat", "new", "--order", "10043070", "--json"}, []string{"chatId"}},
+		{[]string{"chat", "history", "5000003", "--json"}, []string{"chatId", "messageId"}},
+		{[]string{"chat", "history", "5000003", "--jsonl"}, []string{"messageId"}},
+		{[]string{"chat", "message", "5000003", "1000002", "--json"}, []string{"messageId"}},
+		{[]string{"chat", "send", "5000003", "-m", "hi", "--json"}, []string{"chatId"}},
+	} {
+		res := runCLI(t, vars, false, append(tc.args, url...)...)
+		require.Equal(t, 0, res.code, "%v: %s", tc.args, res.stderr)
+		got := map[string]bool{}
+		dec := json.NewDecoder(strings.NewReader(res.stdout))
+		for dec.More() {
+			var v any
+			require.NoError(t, dec.Decode(&v))
+			keys(v, got)
+		}
+		for _, k := range tc.want {
+			assert.True(t, got[k], "%v: no %s in %s", tc.args, k, res.stdout)
+		}
+		assert.False(t, got["id"], "%v: a bare id in %s", tc.args, res.stdout)
+	}
+}
+
 func TestOutputFormatsAgree(t *testing.T) {
 	srv, vars := fake(t)
 	base := []string{"chats", "--base-url", srv.URL, "--status", "NEW,FINISHED", "--context-type", "ORDER"}
