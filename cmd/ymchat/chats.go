@@ -17,6 +17,7 @@ import (
 type chatsFlags struct {
 	statuses, types, contextTypes []string
 	orders, returns               []int64
+	typedOrders, typedReturns     []string
 	limit                         int
 	pageToken                     string
 	sort                          string
@@ -54,18 +55,39 @@ output comes at the end.
 		RunE: func(cmd *cobra.Command, _ []string) error { return listChats(cmd, e, o, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVar(&f.statuses, "status", nil, "only chats in these statuses")
-	fl.StringSliceVar(&f.types, "type", nil, "only chats of these types")
-	fl.StringSliceVar(&f.contextTypes, "context-type", nil, "only chats about these context types")
-	fl.Int64SliceVar(&f.orders, "order", nil, "only chats about these orders")
-	fl.Int64SliceVar(&f.returns, "return", nil, "only chats about these returns")
+	fl.Var(enumsValue{&f.statuses, "STATUS"}, "status", "only chats in these statuses")
+	fl.Var(enumsValue{&f.types, "TYPE"}, "type", "only chats of these types")
+	fl.Var(enumsValue{&f.contextTypes, "CONTEXT_TYPE"}, "context-type", "only chats about these context types")
+	fl.Var(idsValue{&f.orders, &f.typedOrders}, "order", "only chats about these orders")
+	fl.Var(idsValue{&f.returns, &f.typedReturns}, "return", "only chats about these returns")
 	fl.IntVar(&f.limit, "limit", 0, "stop after this many chats (0: all)")
-	fl.StringVar(&f.pageToken, "page-token", "", "resume a listing from this token")
-	fl.StringVar(&f.sort, "sort", "", `order by update time: "updated" (oldest first) or "-updated" (newest first)`)
+	fl.Var(stringValue{&f.pageToken, "TOKEN"}, "page-token", "resume a listing from this token")
+	fl.Var(stringValue{&f.sort, "ORDER"}, "sort", `order by update time: "updated" (oldest first) or "-updated" (newest first)`)
 	fl.BoolVar(&f.json, "json", false, "print one JSON document")
 	fl.BoolVar(&f.jsonl, "jsonl", false, "print one JSON chat per line, as pages arrive")
 	cmd.MarkFlagsMutuallyExclusive("json", "jsonl")
+	_ = cmd.RegisterFlagCompletionFunc("status", completeList(chatclient.ChatStatuses))
+	_ = cmd.RegisterFlagCompletionFunc("type", completeList(chatclient.ChatTypes))
+	_ = cmd.RegisterFlagCompletionFunc("context-type", completeList(chatclient.ContextTypes))
+	_ = cmd.RegisterFlagCompletionFunc("sort", cobra.FixedCompletions([]string{
+		"updated\toldest update first", "-updated\tnewest update first"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// check names the flag and the value typed of a filter the Market would refuse.
+func (f *chatsFlags) check() error {
+	for _, err := range []error{
+		checkEnums("--status", f.statuses, chatclient.ChatStatuses()),
+		checkEnums("--type", f.types, chatclient.ChatTypes()),
+		checkEnums("--context-type", f.contextTypes, chatclient.ContextTypes()),
+		checkIDs("--order", f.typedOrders, f.orders),
+		checkIDs("--return", f.typedReturns, f.returns),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (f *chatsFlags) filter() chatclient.Filter {
@@ -147,6 +169,9 @@ func (p *progress) waitHook(info chatclient.RetryInfo) {
 func listChats(cmd *cobra.Command, e *env, o *options, f *chatsFlags) error {
 	if f.limit < 0 {
 		return usagef("invalid --limit %d: must not be negative", f.limit)
+	}
+	if err := f.check(); err != nil {
+		return err
 	}
 	switch f.sort {
 	case "", "updated", "-updated":

@@ -48,9 +48,6 @@ who wrote it, the text, and the attachments (name, size, URL) on the lines after
 			if err != nil {
 				return err
 			}
-			if cmd.Flags().Changed("from") && from < 1 {
-				return usagef("invalid --from %d: must be a message id of at least 1", from)
-			}
 			if limit < 0 {
 				return usagef("invalid --limit %d: must not be negative", limit)
 			}
@@ -60,7 +57,7 @@ who wrote it, the text, and the attachments (name, size, URL) on the lines after
 		},
 	}
 	fl := cmd.Flags()
-	fl.Int64Var(&from, "from", 0, "start at this message id (default: the first message)")
+	fl.Var(idValue{&from}, "from", "start at this message id (default: the first message)")
 	fl.IntVar(&limit, "limit", 0, "stop after this many messages (0: all)")
 	fl.BoolVar(&json, "json", false, "print one JSON document")
 	fl.BoolVar(&jsonl, "jsonl", false, "print one JSON message per line, as pages arrive")

@@ -337,11 +337,17 @@ func TestUsageErrorsAndExitCodes(t *testing.T) {
 		{"no token", map[string]string{"YM_BUSINESS_ID": "100"}, []string{"chats"}, 2, "no token: set YM_API_KEY or use --token-file"},
 		{"no business", map[string]string{"YM_API_KEY": token}, []string{"chats"}, 2, "no business: set --business or YM_BUSINESS_ID"},
 		{"bad business", vars, []string{"chats", "--business", "x"}, 2, `invalid --business "x"`},
-		{"bad business env", map[string]string{"YM_API_KEY": token, "YM_BUSINESS_ID": "0"}, []string{"chats"}, 2, `invalid --business "0"`},
+		{"bad business env", map[string]string{"YM_API_KEY": token, "YM_BUSINESS_ID": "0"}, []string{"chats"}, 2, `invalid YM_BUSINESS_ID "0": must be`},
+		{"bad business flag over env", map[string]string{"YM_API_KEY": token, "YM_BUSINESS_ID": "7"}, []string{"chats", "--business", "-3"}, 2, `invalid --business "-3"`},
+		{"bad redis env", map[string]string{"YM_API_KEY": token, "YM_BUSINESS_ID": "100", "YM_REDIS_URL": "mysql://x"}, []string{"chats"}, 2, `invalid YM_REDIS_URL: `},
 		{"negative limit", vars, []string{"chats", "--limit", "-1"}, 2, "invalid --limit -1"},
-		{"unknown status", vars, []string{"chats", "--status", "DONE"}, 2, "invalid --status: must be one of NEW"},
-		{"duplicate type", vars, []string{"chats", "--type", "CHAT,chat"}, 2, "invalid --type: must not repeat"},
-		{"order 0", vars, []string{"chats", "--order", "0"}, 2, "invalid --order/--return: must be at least 1"},
+		{"unknown status", vars, []string{"chats", "--status", "NEW,done"}, 2, `invalid --status: "done" is not one of NEW, `},
+		{"duplicate type", vars, []string{"chats", "--type", "CHAT,CHAT"}, 2, "invalid --type: CHAT given twice\n"},
+		{"duplicate type, other case", vars, []string{"chats", "--type", "ARBITRAGE", "--type", "CHAT,chat"}, 2, "invalid --type: CHAT given twice (as CHAT and chat)\n"},
+		{"duplicate context type", vars, []string{"chats", "--context-type", "order,ORDER"}, 2, "invalid --context-type: ORDER given twice (as order and ORDER)"},
+		{"duplicate order", vars, []string{"chats", "--order", "7,8", "--order", "7"}, 2, "invalid --order: 7 given twice"},
+		{"order 0", vars, []string{"chats", "--order", "0"}, 2, `invalid argument "0" for "--order" flag: "0" is not an id`},
+		{"chat new order x", vars, []string{"chat", "new", "--order", "x"}, 2, `invalid argument "x" for "--order" flag: not an id`},
 		{"unknown flag", vars, []string{"chats", "--token", "x"}, 2, "unknown flag: --token"},
 		{"json and jsonl", vars, []string{"chats", "--json", "--jsonl"}, 2, "none of the others can be"},
 		{"unknown command", vars, []string{"chatz"}, 2, `unknown command "chatz"`},
@@ -479,6 +485,55 @@ func TestHelpEverywhere(t *testing.T) {
 	}
 	res := runCLI(t, nil, false, "--help")
 	assert.Contains(t, res.stdout, "Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,\n130 interrupted (Ctrl-C).")
+}
+
+func TestHelpNamesRealValues(t *testing.T) {
+	for _, args := range [][]string{{"chats", "--help"}, {"chat", "new", "--help"}, {"chat", "history", "--help"}} {
+		res := runCLI(t, nil, false, args...)
+		require.Equal(t, 0, res.code)
+		assert.NotContains(t, res.stdout, "int64", args)
+		assert.NotContains(t, res.stdout, "default []", args)
+		assert.NotContains(t, res.stdout, "strings", args)
+		assert.Contains(t, res.stdout, "--business ID", args)
+	}
+	res := runCLI(t, nil, false, "chats", "--help")
+	assert.Contains(t, res.stdout, "--order IDs ")
+	assert.Contains(t, res.stdout, "--status STATUS ")
+	res = runCLI(t, nil, false, "chat", "new", "--help")
+	assert.Contains(t, res.stdout, "--order ID ")
+
+	for _, args := range [][]string{{"demo", "--help"}, {"version", "--help"}, {"completion", "--help"}, {"completion", "bash", "--help"}, {"listen", "--help"}} {
+		res := runCLI(t, nil, false, args...)
+		require.Equal(t, 0, res.code, args)
+		assert.NotContains(t, res.stdout, "--business", args)
+		assert.NotContains(t, res.stdout, "Global Flags", args)
+	}
+	// ...and only there.
+	res = runCLI(t, nil, false, "chat", "get", "--help")
+	assert.Contains(t, res.stdout, "--business ID")
+}
+
+func TestCompletionNamesRealValues(t *testing.T) {
+	complete := func(args ...string) []string {
+		res := runCLI(t, nil, false, append([]string{"__complete"}, args...)...)
+		require.Equal(t, 0, res.code, res.stderr)
+		var out []string
+		for line := range strings.Lines(res.stdout) {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, ":") {
+				out = append(out, strings.SplitN(line, "\t", 2)[0])
+			}
+		}
+		return out
+	}
+	assert.Contains(t, complete("chats", "--status", ""), "WAITING_FOR_PARTNER")
+	assert.ElementsMatch(t, []string{"WAITING_FOR_ARBITER", "WAITING_FOR_CUSTOMER", "WAITING_FOR_MARKET", "WAITING_FOR_PARTNER"},
+		complete("chats", "--status", "waiting_for_"))
+	got := complete("chats", "--status", "NEW,")
+	assert.Contains(t, got, "NEW,FINISHED")
+	assert.NotContains(t, got, "NEW,NEW", "a value given already is not offered again")
+	assert.ElementsMatch(t, []string{"CHAT", "ARBITRAGE"}, complete("chats", "--type", ""))
+	assert.Contains(t, complete("chats", "--context-type", ""), "RETURN")
+	assert.Equal(t, []string{"updated", "-updated"}, complete("chats", "--sort", ""))
 }
 
 func TestVersion(t *testing.T) {
