@@ -452,8 +452,18 @@ func TestDemoRunsWithNoAccount(t *testing.T) {
 		`CHAT_MESSAGE_SENT arrived: chat 5000003, messageId "`,
 		"fetched it: CUSTOMER wrote",
 		"chat 5000003: WAITING_FOR_PARTNER → WAITING_FOR_CUSTOMER again.",
-		"6. Two services of the seller",
-		"unshared  shared (Redis)",
+		"6. The Market fails once (HTTP 503)",
+		"1 retry, answered (status WAITING_FOR_CUSTOMER). The caller saw no error.",
+		"7. The hourly quota of getChat is spent (1000 calls)",
+		"WithMaxWait(0), no time to wait: GetChat returns a *RateLimitError",
+		"chatclient: getChat: rate limited: quota of 1000 requests spent until",
+		"RetryAfter ",
+		"WithMaxWait(5s), a budget that covers the reset: the same call waited",
+		"for it and then succeeded.",
+		"8. Two services of the seller",
+		"a naive hand-written client (on a 420 it sleeps 1 s",
+		"naive   library   library+Redis",
+		"refused counts the Market's 420 answers",
 	} {
 		assert.Contains(t, out, want)
 	}
@@ -468,9 +478,11 @@ func TestDemoRunsWithNoAccount(t *testing.T) {
 		t.Fatalf("no %q row in:\n%s", name, out)
 		return nil
 	}
-	assert.Equal(t, "0", row("refused 420 (parallel limit)")[1], "sharing the limits through Redis: no refusal")
-	assert.Equal(t, []string{"96", "96"}, row("answered"))
-	assert.Equal(t, []string{"0", "0"}, row("failed"))
+	assert.Equal(t, "0", row("refused 420 (parallel limit)")[2], "sharing the limits through Redis: no refusal")
+	answered, failed := row("answered"), row("failed")
+	assert.Equal(t, []string{"96", "96"}, answered[1:], "the library answers every call")
+	assert.Equal(t, []string{"0", "0"}, failed[1:])
+	assert.Equal(t, 96, int(mustAtoi(t, answered[0])+mustAtoi(t, failed[0])), "the naive client's calls add up")
 	assert.NotContains(t, out, "failed:")
 	for line := range strings.Lines(out) {
 		assert.LessOrEqual(t, utf8.RuneCountInString(strings.TrimRight(line, "\n")), 80, "too wide: %q", line)
@@ -552,6 +564,42 @@ func TestInterruptedEndsQuietlyWith130(t *testing.T) {
 	for _, args := range [][]string{{"chats", "--fake"}, {"chat", "history", "5000008", "--fake", "--jsonl"}, {"demo"}} {
 		res := runIn(t, ctx, "", nil, false, args...)
 		assert.Equal(t, 130, res.code, args)
+		if args[0] == "demo" {
+			assert.Equal(t, "demo interrupted\n", res.stderr)
+			continue
+		}
 		assert.Empty(t, res.stderr, "no error text: %v", args)
+	}
+}
+
+// cancelOn cancels when what it writes contains a string: a Ctrl-C at that point.
+type cancelOn struct {
+	syncBuf
+	at     string
+	cancel context.CancelFunc
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	n, err := c.syncBuf.Write(p)
+	if strings.Contains(c.String(), c.at) {
+		c.cancel()
+	}
+	return n, err
+}
+
+func TestDemoInterruptedMidwaySaysSoOnce(t *testing.T) {
+	for _, at := range []string{"2. Reading", "5. A customer writes", "7. The hourly quota", "8. Two services"} {
+		t.Run(at, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			out := &cancelOn{at: at, cancel: cancel}
+			var stderr syncBuf
+			code := run(ctx, []string{"demo"}, &env{stdin: strings.NewReader(""), stdout: out, stderr: &stderr,
+				getenv: func(string) string { return "" }, now: time.Now, isTerminal: func(any) bool { return false }})
+			assert.Equal(t, 130, code)
+			assert.Equal(t, "demo interrupted\n", stderr.String(), "one line, no cascade of errors")
+			assert.NotContains(t, out.String(), "context canceled")
+			assert.NotContains(t, out.String(), "Next: point it at your account")
+		})
 	}
 }
