@@ -246,7 +246,7 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,
 		return nil
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
-	root.AddCommand(newChatsCommand(e, o), newChatCommand(e, o), newDemoCommand(e), newListenCommand(e), newVersionCommand(e))
+	root.AddCommand(newChatsCommand(e, o), newChatCommand(e, o), newDemoCommand(e), newListenCommand(e), newVersionCommand(e), newFakeCommand(e))
 	hideGlobalFlagsIn(root)
 	return root
 }

@@ -5,7 +5,7 @@
 // Usage:
 //
 //	ymchat demo                        walk through the library against the fake Market
-//	ymchat chats [filters] [--json|--jsonl]
+//	ymchat chats [filters] [--sort updated|-updated] [--limit N] [--json|--jsonl]
 //	ymchat chat get ID
 //	ymchat chat new --order ID | --return ID
 //	ymchat chat history CHAT_ID [--from MESSAGE_ID] [--limit N] [--json|--jsonl]
@@ -14,6 +14,7 @@
 //	ymchat chat send-file CHAT_ID PATH
 //	ymchat version                     (or --version)
 //	ymchat listen --addr HOST:PORT [--allow-ip CIDR|market ...] [--trusted-proxy CIDR ...]
+//	ymchat fake [--addr HOST:PORT] [--fixture FILE] [--token T] [--quota OP=LIMIT/WINDOW ...]
 //
 // The token comes from YM_API_KEY (or --token-file), the business from --business or
 // YM_BUSINESS_ID. --fake runs any command against the fake Market instead.
