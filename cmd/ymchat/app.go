@@ -39,6 +39,10 @@ type env struct {
 	getenv         func(string) string
 	now            func() time.Time
 	isTerminal     func(any) bool
+	// width is how many columns stdout shows (0: no limit, as in a pipe).
+	width func() int
+	// args are the command line's arguments, for the resume hint.
+	args []string
 }
 
 func isTerminal(w any) bool {
@@ -212,14 +216,14 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,
 	if v := e.getenv("YM_BUSINESS_ID"); v != "" {
 		business = v
 	}
-	pf.StringVar(&business, "business", business, "business (cabinet) id; default $YM_BUSINESS_ID")
-	pf.StringVar(&o.tokenFile, "token-file", "", "read the API-Key token from this file instead of $YM_API_KEY")
-	pf.StringVar(&o.baseURL, "base-url", "", "API base URL (default "+chatclient.DefaultBaseURL+")")
+	pf.Var(stringValue{&business, "ID"}, "business", "business (cabinet) id; default $YM_BUSINESS_ID")
+	pf.Var(stringValue{&o.tokenFile, "FILE"}, "token-file", "read the API-Key token from this file instead of $YM_API_KEY")
+	pf.Var(stringValue{&o.baseURL, "URL"}, "base-url", "API base URL (default "+chatclient.DefaultBaseURL+")")
 	pf.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up on the whole command after this long (0: never)")
 	pf.DurationVar(&o.maxWait, "max-wait", chatclient.DefaultMaxWait, "longest wait for a spent quota to reset before giving up")
 	pf.BoolVarP(&o.verbose, "verbose", "v", false, "log every request attempt to stderr")
 	o.redisURL = e.getenv("YM_REDIS_URL")
-	pf.StringVar(&o.redisURL, "redis", o.redisURL, "share the Market's limits with other processes through this Redis (redis://host:port/db); default $YM_REDIS_URL")
+	pf.Var(stringValue{&o.redisURL, "URL"}, "redis", "share the Market's limits with other processes through this Redis (redis://host:port/db); default $YM_REDIS_URL")
 	pf.BoolVar(&o.fake, "fake", false, "run against the built-in fake Market (no account needed; business 100 by default)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		o.redisFromEnv = !cmd.Flags().Changed("redis") && o.redisURL != ""
@@ -231,18 +235,25 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,
 		}
 		id, err := strconv.ParseInt(business, 10, 64)
 		if err != nil || id < 1 {
-			return usagef("invalid --business %q: must be a whole number of at least 1", business)
+			// Name where the bad value came from: the flag or the environment.
+			from := "--business"
+			if !cmd.Flags().Changed("business") {
+				from = "YM_BUSINESS_ID"
+			}
+			return usagef("invalid %s %q: must be a whole number of at least 1", from, business)
 		}
 		o.business = id
 		return nil
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
-	root.AddCommand(newChatsCommand(e, o), newChatCommand(e, o), newDemoCommand(e), newListenCommand(e), newVersionCommand(e))
+	root.AddCommand(newChatsCommand(e, o), newChatCommand(e, o), newDemoCommand(e), newListenCommand(e), newVersionCommand(e), newFakeCommand(e))
+	hideGlobalFlagsIn(root)
 	return root
 }
 
 // run executes the command line and returns the exit code.
 func run(ctx context.Context, args []string, e *env) int {
+	e.args = args
 	root := newRoot(ctx, e)
 	root.SetArgs(args)
 	err := root.Execute()

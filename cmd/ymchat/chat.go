@@ -72,8 +72,8 @@ If a chat about it exists already, the Market returns that one.`,
 			})
 		},
 	}
-	create.Flags().Int64Var(&order, "order", 0, "the order to talk about")
-	create.Flags().Int64Var(&ret, "return", 0, "the return to talk about")
+	create.Flags().Var(idValue{&order}, "order", "the order to talk about")
+	create.Flags().Var(idValue{&ret}, "return", "the return to talk about")
 	create.Flags().BoolVar(&newJSON, "json", false, "print JSON")
 	cmd.AddCommand(get, create, newHistoryCommand(e, o), newMessageCommand(e, o),
 		newSendCommand(e, o), newSendFileCommand(e, o))

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,8 +17,10 @@ import (
 type chatsFlags struct {
 	statuses, types, contextTypes []string
 	orders, returns               []int64
+	typedOrders, typedReturns     []string
 	limit                         int
 	pageToken                     string
+	sort                          string
 	json, jsonl                   bool
 }
 
@@ -36,27 +38,56 @@ Filters take one or more values (repeat the flag or separate with commas):
   --context-type  ` + joinValues(chatclient.ContextTypes()) + `
   --order ID, --return ID   chats about these orders or returns
 
-Output is a table; --json prints one JSON document, --jsonl one chat per line as
-pages arrive. --limit N stops after N chats and tells the token that resumes the
-listing; pass it back with --page-token.`,
+Output is a table, its rows printed as pages arrive, fitted to the terminal's
+width (long customer names and contexts are cut with "…"), and a count line;
+--json prints one JSON document, --jsonl one chat per line as pages arrive.
+
+--sort updated lists the chats updated longest ago first (who has waited
+longest), --sort -updated the newest first; sorting needs every chat, so the
+output comes at the end.
+
+--limit N stops after N chats and prints the command that resumes the listing
+(the same filters and a --page-token).`,
 		Example: `  ymchat chats --status WAITING_FOR_PARTNER
-  ymchat chats --context-type RETURN --jsonl | jq .id
+  ymchat chats --context-type RETURN --jsonl | jq .chatId
   ymchat chats --limit 40 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return listChats(cmd, e, o, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVar(&f.statuses, "status", nil, "only chats in these statuses")
-	fl.StringSliceVar(&f.types, "type", nil, "only chats of these types")
-	fl.StringSliceVar(&f.contextTypes, "context-type", nil, "only chats about these context types")
-	fl.Int64SliceVar(&f.orders, "order", nil, "only chats about these orders")
-	fl.Int64SliceVar(&f.returns, "return", nil, "only chats about these returns")
+	fl.Var(enumsValue{&f.statuses, "STATUS"}, "status", "only chats in these statuses")
+	fl.Var(enumsValue{&f.types, "TYPE"}, "type", "only chats of these types")
+	fl.Var(enumsValue{&f.contextTypes, "CONTEXT_TYPE"}, "context-type", "only chats about these context types")
+	fl.Var(idsValue{&f.orders, &f.typedOrders}, "order", "only chats about these orders")
+	fl.Var(idsValue{&f.returns, &f.typedReturns}, "return", "only chats about these returns")
 	fl.IntVar(&f.limit, "limit", 0, "stop after this many chats (0: all)")
-	fl.StringVar(&f.pageToken, "page-token", "", "resume a listing from this token")
+	fl.Var(stringValue{&f.pageToken, "TOKEN"}, "page-token", "resume a listing from this token")
+	fl.Var(stringValue{&f.sort, "ORDER"}, "sort", `order by update time: "updated" (oldest first) or "-updated" (newest first)`)
 	fl.BoolVar(&f.json, "json", false, "print one JSON document")
 	fl.BoolVar(&f.jsonl, "jsonl", false, "print one JSON chat per line, as pages arrive")
 	cmd.MarkFlagsMutuallyExclusive("json", "jsonl")
+	_ = cmd.RegisterFlagCompletionFunc("status", completeList(chatclient.ChatStatuses))
+	_ = cmd.RegisterFlagCompletionFunc("type", completeList(chatclient.ChatTypes))
+	_ = cmd.RegisterFlagCompletionFunc("context-type", completeList(chatclient.ContextTypes))
+	_ = cmd.RegisterFlagCompletionFunc("sort", cobra.FixedCompletions([]string{
+		"updated\toldest update first", "-updated\tnewest update first"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// check names the flag and the value typed of a filter the Market would refuse.
+func (f *chatsFlags) check() error {
+	for _, err := range []error{
+		checkEnums("--status", f.statuses, chatclient.ChatStatuses()),
+		checkEnums("--type", f.types, chatclient.ChatTypes()),
+		checkEnums("--context-type", f.contextTypes, chatclient.ContextTypes()),
+		checkIDs("--order", f.typedOrders, f.orders),
+		checkIDs("--return", f.typedReturns, f.returns),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (f *chatsFlags) filter() chatclient.Filter {
@@ -79,9 +110,11 @@ func (f *chatsFlags) filter() chatclient.Filter {
 	return flt
 }
 
-// chatJSON is a chat as --json and --jsonl print it.
+// chatJSON is a chat as --json and --jsonl print it. Every command's JSON names ids
+// after what they identify: chatId, messageId, orderId, returnId, campaignId,
+// businessId (never a bare "id").
 type chatJSON struct {
-	ID         int64     `json:"id"`
+	ID         int64     `json:"chatId"`
 	Type       string    `json:"type"`
 	Status     string    `json:"status"`
 	Context    string    `json:"contextType"`
@@ -137,6 +170,17 @@ func listChats(cmd *cobra.Command, e *env, o *options, f *chatsFlags) error {
 	if f.limit < 0 {
 		return usagef("invalid --limit %d: must not be negative", f.limit)
 	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	switch f.sort {
+	case "", "updated", "-updated":
+	default:
+		return usagef("invalid --sort %q: must be updated (oldest first) or -updated (newest first)", f.sort)
+	}
+	if f.sort != "" && (f.limit > 0 || f.pageToken != "") {
+		return usagef("--sort needs every chat: it cannot be combined with --limit or --page-token")
+	}
 	prog := &progress{w: e.stderr, on: e.isTerminal(e.stderr)}
 	defer prog.clear()
 	return o.withClient(cmd, e, prog.waitHook, func(ctx context.Context, s *session) error {
@@ -144,26 +188,37 @@ func listChats(cmd *cobra.Command, e *env, o *options, f *chatsFlags) error {
 	})
 }
 
-// listPages fetches the pages through the library's page iterator, streaming --jsonl
-// as they come, and prints the rest.
+// listPages fetches the pages through the library's page iterator, streaming the
+// table and --jsonl as they come (unless sorting), and prints the rest at the end.
 func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *progress) error {
 	out := e.stdout
 	var chats []chatclient.Chat
 	enc := json.NewEncoder(out)
+	width := 0
+	if e.width != nil {
+		width = e.width()
+	}
+	table := newChatTable(out, e.now(), width)
+	stream := f.sort == ""
 	filter := f.filter()
 	token, pages := f.pageToken, 0
 	take := func(page *chatclient.ChatPage) error {
 		pages++
 		chats = append(chats, page.Chats...)
 		token = page.NextPageToken
-		prog.show("pages %d, chats %d", pages, len(chats))
-		if f.jsonl {
-			for _, c := range page.Chats {
-				if err := enc.Encode(toJSON(c)); err != nil {
-					return err
+		if stream && !f.json {
+			prog.clear() // the rows must not land after the progress line on a terminal
+			if f.jsonl {
+				for _, c := range page.Chats {
+					if err := enc.Encode(toJSON(c)); err != nil {
+						return err
+					}
 				}
+			} else {
+				table.add(page.Chats...)
 			}
 		}
+		prog.show("pages %d, chats %d", pages, len(chats))
 		return nil
 	}
 	// Whole pages through the iterator; with --limit, the pages that fit, and then one
@@ -192,6 +247,7 @@ func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *pro
 		}
 	}
 	prog.clear()
+	sortChats(chats, f.sort)
 
 	switch {
 	case f.json:
@@ -206,13 +262,34 @@ func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *pro
 			return err
 		}
 	case f.jsonl:
+		if !stream {
+			for _, c := range chats {
+				if err := enc.Encode(toJSON(c)); err != nil {
+					return err
+				}
+			}
+		}
 	default:
-		writeTable(out, chats, e.now())
+		if !stream {
+			table.add(chats...)
+		}
+		table.end()
 	}
 	if token != "" && !f.json {
-		fmt.Fprintf(e.stderr, "more chats follow: resume with --page-token %s\n", token)
+		fmt.Fprintf(e.stderr, "more chats follow: resume with %s\n", resumeCommand(e.args, token))
 	}
 	return nil
+}
+
+// sortChats orders chats by update time: "updated" oldest first, "-updated" newest
+// first; the listing's order breaks ties.
+func sortChats(chats []chatclient.Chat, by string) {
+	switch by {
+	case "updated":
+		slices.SortStableFunc(chats, func(a, b chatclient.Chat) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
+	case "-updated":
+		slices.SortStableFunc(chats, func(a, b chatclient.Chat) int { return b.UpdatedAt.Compare(a.UpdatedAt) })
+	}
 }
 
 func contextText(c chatclient.ChatContext) string {
@@ -227,24 +304,6 @@ func contextText(c chatclient.ChatContext) string {
 	return strings.ToLower(string(c.Type))
 }
 
-func writeTable(w io.Writer, chats []chatclient.Chat, now time.Time) {
-	if len(chats) == 0 {
-		fmt.Fprintln(w, "no chats match")
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tCONTEXT\tCUSTOMER\tUPDATED (MSK)\tAGE")
-	for _, c := range chats {
-		cust := c.Context.Customer.Name
-		if cust == "" {
-			cust = "-"
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Type, c.Status, contextText(c.Context), cust,
-			c.UpdatedAt.In(msk).Format("2006-01-02 15:04"), age(now, c.UpdatedAt))
-	}
-	_ = tw.Flush()
-}
-
 // joinValues lists an enum's known values for help text.
 func joinValues[T ~string](values []T) string {
 	parts := make([]string, len(values))
@@ -252,4 +311,32 @@ func joinValues[T ~string](values []T) string {
 		parts[i] = string(v)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// resumeCommand is the command line that continues a listing after the last chat
+// shown: the same arguments (filters, format, --limit, --business...), with the
+// page token in place of any given. The token only resumes the listing it came from:
+// without the same filters the Market answers 400.
+func resumeCommand(args []string, token string) string {
+	parts := []string{"ymchat"}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--page-token":
+			i++
+			continue
+		case strings.HasPrefix(a, "--page-token="):
+			continue
+		}
+		parts = append(parts, shellQuote(a))
+	}
+	return strings.Join(append(parts, "--page-token", shellQuote(token)), " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,:/@%+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -47,9 +48,6 @@ who wrote it, the text, and the attachments (name, size, URL) on the lines after
 			if err != nil {
 				return err
 			}
-			if cmd.Flags().Changed("from") && from < 1 {
-				return usagef("invalid --from %d: must be a message id of at least 1", from)
-			}
 			if limit < 0 {
 				return usagef("invalid --limit %d: must not be negative", limit)
 			}
@@ -59,7 +57,7 @@ who wrote it, the text, and the attachments (name, size, URL) on the lines after
 		},
 	}
 	fl := cmd.Flags()
-	fl.Int64Var(&from, "from", 0, "start at this message id (default: the first message)")
+	fl.Var(idValue{&from}, "from", "start at this message id (default: the first message)")
 	fl.IntVar(&limit, "limit", 0, "stop after this many messages (0: all)")
 	fl.BoolVar(&json, "json", false, "print one JSON document")
 	fl.BoolVar(&jsonl, "jsonl", false, "print one JSON message per line, as pages arrive")
@@ -83,7 +81,7 @@ func history(ctx context.Context, e *env, s *session, chatID, from int64, limit 
 			msgs = append(msgs, m)
 			switch {
 			case asJSONL:
-				if err := enc.Encode(m); err != nil {
+				if err := enc.Encode(toMessageJSON(m)); err != nil {
 					return err
 				}
 			case !asJSON:
@@ -100,17 +98,36 @@ func history(ctx context.Context, e *env, s *session, chatID, from int64, limit 
 	}
 	switch {
 	case asJSON:
-		if msgs == nil {
-			msgs = []chatclient.Message{}
-		}
 		return writeJSON(e.stdout, struct {
-			ChatID   int64                `json:"chatId"`
-			Messages []chatclient.Message `json:"messages"`
-		}{chatID, msgs})
+			ChatID   int64         `json:"chatId"`
+			Messages []messageJSON `json:"messages"`
+		}{chatID, messagesJSON(msgs)})
 	case !asJSONL && len(msgs) == 0:
 		fmt.Fprintln(e.stdout, "no messages")
 	}
 	return nil
+}
+
+// messageJSON is a message as --json and --jsonl print it (messageId, like every
+// id in ymchat's JSON).
+type messageJSON struct {
+	ID          int64                   `json:"messageId"`
+	CreatedAt   time.Time               `json:"createdAt"`
+	Sender      chatclient.Sender       `json:"sender"`
+	Text        string                  `json:"text,omitempty"`
+	Attachments []chatclient.Attachment `json:"attachments,omitempty"`
+}
+
+func toMessageJSON(m chatclient.Message) messageJSON {
+	return messageJSON{ID: m.ID, CreatedAt: m.CreatedAt, Sender: m.Sender, Text: m.Text, Attachments: m.Attachments}
+}
+
+func messagesJSON(msgs []chatclient.Message) []messageJSON {
+	out := make([]messageJSON, len(msgs))
+	for i, m := range msgs {
+		out[i] = toMessageJSON(m)
+	}
+	return out
 }
 
 // printMessage writes one message as a transcript entry: a header line, the text
@@ -160,7 +177,7 @@ func newMessageCommand(e *env, o *options) *cobra.Command {
 					return err
 				}
 				if asJSON {
-					return writeJSON(e.stdout, m)
+					return writeJSON(e.stdout, toMessageJSON(m))
 				}
 				printMessage(e.stdout, m)
 				return nil

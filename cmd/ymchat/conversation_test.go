@@ -47,8 +47,8 @@ func TestHistoryAllPagesAndFormatsAgree(t *testing.T) {
 	require.Equal(t, 0, table.code, table.stderr)
 
 	var doc struct {
-		ChatID   int64                `json:"chatId"`
-		Messages []chatclient.Message `json:"messages"`
+		ChatID   int64         `json:"chatId"`
+		Messages []messageJSON `json:"messages"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(asJSON.stdout), &doc))
 	assert.Equal(t, int64(5000008), doc.ChatID)
@@ -56,7 +56,7 @@ func TestHistoryAllPagesAndFormatsAgree(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(asJSONL.stdout), "\n")
 	require.Len(t, lines, 300)
 	for i, line := range lines {
-		var m chatclient.Message
+		var m messageJSON
 		require.NoError(t, json.Unmarshal([]byte(line), &m))
 		assert.Equal(t, doc.Messages[i].ID, m.ID)
 		if i > 0 {
@@ -130,7 +130,7 @@ func TestConversationUsageErrorsSendNothing(t *testing.T) {
 	}{
 		{"history without id", "", []string{"chat", "history"}, "accepts 1 arg"},
 		{"history bad id", "", []string{"chat", "history", "x"}, `invalid CHAT_ID "x"`},
-		{"history bad from", "", []string{"chat", "history", "5000003", "--from", "0"}, "invalid --from 0"},
+		{"history bad from", "", []string{"chat", "history", "5000003", "--from", "0"}, `invalid argument "0" for "--from" flag: not an id`},
 		{"history negative limit", "", []string{"chat", "history", "5000003", "--limit", "-2"}, "invalid --limit -2"},
 		{"history json and jsonl", "", []string{"chat", "history", "5000003", "--json", "--jsonl"}, "if any flags in the group [json jsonl]"},
 		{"message bad id", "", []string{"chat", "message", "5000003", "0"}, `invalid MESSAGE_ID "0"`},
@@ -177,7 +177,7 @@ func TestConversationAgainstFakeFlag(t *testing.T) {
 	res := runCLI(t, nil, false, "chat", "history", "5000006", "--fake", "--json")
 	require.Equal(t, 0, res.code, res.stderr)
 	var doc struct {
-		Messages []chatclient.Message `json:"messages"`
+		Messages []messageJSON `json:"messages"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &doc))
 	assert.Len(t, doc.Messages, 3)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -30,11 +31,20 @@ func newDemoCommand(e *env) *cobra.Command {
 		Long: `Start a fake Yandex Market in-process (package chattest, with its shipped data)
 and walk through what the library does: list the chats waiting for the seller,
 read the one waiting longest and answer it, start a chat about an order, receive
-a customer's message as a push notification and answer that, and finally let two
-services send bursts at once, first with separate limits, then sharing them
-through an embedded Redis.`,
+a customer's message as a push notification and answer that, see a server error
+absorbed and a spent hourly quota turned into an error (or waited out), and
+finally let two services send bursts at once: a naive hand-written client, then
+the library with separate limits, then sharing them through an embedded Redis.
+
+Ctrl-C ends it with one line, "demo interrupted" (exit 130).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd.Context(), e) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			err := runDemo(cmd.Context(), e)
+			if err != nil && cmd.Context().Err() != nil {
+				fmt.Fprintln(e.stderr, "demo interrupted")
+			}
+			return err
+		},
 	}
 }
 
@@ -149,6 +159,14 @@ func runDemo(ctx context.Context, e *env) error {
 		return err
 	}
 	say("")
+	if err := demoServerError(ctx, say, srv, chat.ID); err != nil {
+		return err
+	}
+	say("")
+	if err := demoSpentQuota(ctx, say, srv, chat.ID); err != nil {
+		return err
+	}
+	say("")
 	if err := demoSharedLimits(ctx, e, say, srv, waiting); err != nil {
 		return err
 	}
@@ -226,13 +244,70 @@ func demoNotifications(ctx context.Context, say func(string, ...any), srv *chatt
 	return nil
 }
 
+// demoServerError shows a 503 absorbed by a retry.
+func demoServerError(ctx context.Context, say func(string, ...any), srv *chattest.Server, chatID int64) error {
+	say("6. The Market fails once (HTTP 503)")
+	var retries []chatclient.RetryInfo
+	client, err := chatclient.New(chatclient.APIKey(srv.Token), chatclient.WithBaseURL(srv.URL),
+		chatclient.WithRetryHook(func(i chatclient.RetryInfo) { retries = append(retries, i) }))
+	if err != nil {
+		return err
+	}
+	srv.Script("getChat", chattest.StatusFault(503, "UNAVAILABLE", "try again later"))
+	c, err := client.GetChat(ctx, demoBusiness, chatID)
+	if err != nil {
+		return err
+	}
+	say("   GetChat(%d) got a 503 first; the client waited and retried:", c.ID)
+	say("   %d retry, answered (status %s). The caller saw no error.", len(retries), c.Status)
+	return nil
+}
+
+// demoSpentQuota shows a spent hourly quota: an error naming the reset time with no
+// budget to wait, and the same call waiting it out with one.
+func demoSpentQuota(ctx context.Context, say func(string, ...any), srv *chattest.Server, chatID int64) error {
+	say("7. The hourly quota of getChat is spent (1000 calls); it resets in 2 s")
+	for _, maxWait := range []time.Duration{0, 5 * time.Second} {
+		client, err := chatclient.New(chatclient.APIKey(srv.Token), chatclient.WithBaseURL(srv.URL),
+			chatclient.WithMaxWait(maxWait))
+		if err != nil {
+			return err
+		}
+		srv.Script("getChat", chattest.SpentQuota(1000, time.Now().Add(2*time.Second)))
+		start := time.Now()
+		_, err = client.GetChat(ctx, demoBusiness, chatID)
+		var rle *chatclient.RateLimitError
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case maxWait == 0 && errors.As(err, &rle):
+			say("   WithMaxWait(0), no time to wait: GetChat returns a *RateLimitError")
+			for _, line := range wrap(rle.Error(), demoWidth-6) {
+				say("     %s", line)
+			}
+			say("   RetryAfter %s: how long until the quota resets.", rle.RetryAfter.Round(100*time.Millisecond))
+		case maxWait == 0:
+			return fmt.Errorf("demo: a spent quota gave %v, not a *RateLimitError", err)
+		case err != nil:
+			return err
+		default:
+			say("   WithMaxWait(5s), a budget that covers the reset: the same call waited")
+			say("   %s for it and then succeeded.", time.Since(start).Round(100*time.Millisecond))
+		}
+	}
+	return nil
+}
+
 // demoSharedLimits runs the same burst twice from two clients: with limits of their
 // own, then sharing them through a Redis (an embedded miniredis).
 func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv *chattest.Server, chats []chatclient.Chat) error {
 	const requests = 48
-	say("6. Two services of the seller, one business: each sends %d getChat calls", requests)
+	say("8. Two services of the seller, one business: each sends %d getChat calls", requests)
 	say("   at once. The Market serves 4 requests of a business at a time and")
-	say("   answers the others 420 (the client then backs off and retries).")
+	say("   answers the others 420. Three runs on the same fake Market, one after")
+	say("   the other: a naive hand-written client (on a 420 it sleeps 1 s and")
+	say("   tries again, %d tries at most, no limit on requests in flight), then", naiveTries)
+	say("   the library in each service, then the library sharing limits in Redis.")
 
 	mr := miniredis.NewMiniRedis()
 	if err := mr.Start(); err != nil {
@@ -244,7 +319,8 @@ func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv
 		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
 		// An embedded Redis on a busy machine may be slow: wait for it rather than
 		// fall back to limits of its own (the default op timeout is 200 ms).
-		lim, err := redislimit.New(rdb, redislimit.WithOpTimeout(5*time.Second), redislimit.WithLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+		lim, err := redislimit.New(rdb, redislimit.WithOpTimeout(5*time.Second), redislimit.WithLogger(slog.New(slog.NewTextHandler(
+			untilDone{ctx, e.stderr}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 		if err != nil {
 			_ = rdb.Close()
 			return nil, nil, nil, err
@@ -252,8 +328,13 @@ func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv
 		return chatclient.WithLeases(lim), chatclient.WithQuotas(lim), func() { _ = lim.Close(); _ = rdb.Close() }, nil
 	}
 
-	var results [2]burstResult
+	var results [3]burstResult
+	results[0] = naiveBurst(ctx, srv, 2, requests, chats)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 	for i, useRedis := range []bool{false, true} {
+		i++
 		var clients []*chatclient.Client
 		for range 2 {
 			// More attempts than the default 5: unshared, a call may meet the parallel
@@ -277,19 +358,26 @@ func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv
 		}
 		results[i] = burst(ctx, srv, clients, requests, chats)
 	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 	say("")
-	row := func(name string, a, b int) { say("   %-28s %9d %15d", name, a, b) }
-	say("   %-28s %9s %15s", "", "unshared", "shared (Redis)")
-	row("refused 420 (parallel limit)", results[0].refused, results[1].refused)
-	row("answered", results[0].answered, results[1].answered)
-	row("failed", len(results[0].failed), len(results[1].failed))
+	row := func(name string, a, b, c int) { say("   %-28s %7d %9d %15d", name, a, b, c) }
+	say("   %-28s %7s %9s %15s", "", "naive", "library", "library+Redis")
+	row("refused 420 (parallel limit)", results[0].refused, results[1].refused, results[2].refused)
+	row("answered", results[0].answered, results[1].answered, results[2].answered)
+	row("failed", results[0].failures, len(results[1].failed), len(results[2].failed))
 	say("")
-	say("   unshared: each client keeps its own 4 in flight, so together they send")
-	say("   up to 8 at once and the Market refuses what is over 4.")
-	say("   shared: both take their 4 leases from the same Redis, so never more")
-	say("   than 4 are in flight and the Market has nothing to refuse.")
+	say("   refused counts the Market's 420 answers; answered and failed count")
+	say("   calls (of %d). naive: all go at once, 4 get through, the rest sleep 1 s", 2*requests)
+	say("   together and collide again; after %d tries the rest fail.", naiveTries)
+	say("   library: each client keeps its own 4 in flight, so together they send")
+	say("   up to 8 at once, the Market refuses what is over 4, and the client")
+	say("   backs off (with jitter) and retries until each call is answered.")
+	say("   library+Redis: both take their 4 leases from the same Redis, so never")
+	say("   more than 4 are in flight and the Market has nothing to refuse.")
 	var failed []error
-	for _, r := range results {
+	for _, r := range results[1:] {
 		failed = append(failed, r.failed...)
 	}
 	for _, err := range failed {
@@ -304,6 +392,91 @@ func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv
 type burstResult struct {
 	answered, refused int
 	failed            []error
+	failures          int // the naive client's: calls given up on
+}
+
+// naiveTries is how often the naive client tries a call.
+const naiveTries = 3
+
+// naiveBurst is the burst from a hand-written client: plain HTTP GETs, all at once,
+// a fixed 1 s sleep on a 420, no limit on requests in flight.
+func naiveBurst(ctx context.Context, srv *chattest.Server, services, n int, chats []chatclient.Chat) burstResult {
+	for range n * services {
+		srv.Script("getChat", chattest.Delay(15*time.Millisecond))
+	}
+	srv.ResetRequests()
+	var (
+		res burstResult
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+	)
+	call := func(chatID int64) bool {
+		for try := range naiveTries {
+			if try > 0 {
+				select {
+				case <-time.After(time.Second):
+				case <-ctx.Done():
+					return false
+				}
+			}
+			url := fmt.Sprintf("%s/v2/businesses/%d/chat?chatId=%d", srv.URL, demoBusiness, chatID)
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err != nil {
+				return false
+			}
+			req.Header.Set("Api-Key", srv.Token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case http.StatusOK:
+				return true
+			case 420:
+				continue
+			default:
+				return false
+			}
+		}
+		return false
+	}
+	for range services {
+		for i := range n {
+			wg.Go(func() {
+				ok := call(chats[i%len(chats)].ID)
+				mu.Lock()
+				defer mu.Unlock()
+				if ok {
+					res.answered++
+				} else {
+					res.failures++
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for _, r := range srv.Requests() {
+		if r.Status == 420 {
+			res.refused++
+		}
+	}
+	return res
+}
+
+// untilDone writes to w until ctx is done, and then drops what comes: an
+// interrupted demo says so once, not once per call cut short.
+type untilDone struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (u untilDone) Write(p []byte) (int, error) {
+	if u.ctx.Err() != nil {
+		return len(p), nil
+	}
+	return u.w.Write(p)
 }
 
 // burst sends n getChat calls at once from each client and counts the 420s the fake

@@ -5,7 +5,7 @@
 // Usage:
 //
 //	ymchat demo                        walk through the library against the fake Market
-//	ymchat chats [filters] [--json|--jsonl]
+//	ymchat chats [filters] [--sort updated|-updated] [--limit N] [--json|--jsonl]
 //	ymchat chat get ID
 //	ymchat chat new --order ID | --return ID
 //	ymchat chat history CHAT_ID [--from MESSAGE_ID] [--limit N] [--json|--jsonl]
@@ -14,6 +14,7 @@
 //	ymchat chat send-file CHAT_ID PATH
 //	ymchat version                     (or --version)
 //	ymchat listen --addr HOST:PORT [--allow-ip CIDR|market ...] [--trusted-proxy CIDR ...]
+//	ymchat fake [--addr HOST:PORT] [--fixture FILE] [--token T] [--quota OP=LIMIT/WINDOW ...]
 //
 // The token comes from YM_API_KEY (or --token-file), the business from --business or
 // YM_BUSINESS_ID. --fake runs any command against the fake Market instead.
@@ -26,15 +27,35 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
+
+	"golang.org/x/term"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], &env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now, isTerminal: isTerminal,
+		width: stdoutWidth,
 	})
 	stop()
 	os.Exit(code)
+}
+
+// stdoutWidth is the width of the terminal on stdout: its size, or $COLUMNS when the
+// size cannot be read; 0 (no limit) when stdout is not a terminal.
+func stdoutWidth() int {
+	fd := int(os.Stdout.Fd())
+	if !term.IsTerminal(fd) {
+		return 0
+	}
+	if w, _, err := term.GetSize(fd); err == nil && w > 0 {
+		return w
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 0
 }

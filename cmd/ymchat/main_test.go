@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -56,6 +58,7 @@ func runIn(t *testing.T, ctx context.Context, stdin string, vars map[string]stri
 		getenv:     func(k string) string { return vars[k] },
 		now:        func() time.Time { return fixedNow },
 		isTerminal: func(w any) bool { return terminal && w == any(&stderr) },
+		width:      func() int { n, _ := strconv.Atoi(vars["COLUMNS"]); return n },
 	})
 	res := result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 	assert.NotContains(t, res.stdout, token, "the token never appears in output")
@@ -104,6 +107,146 @@ func TestChatsOutputMatchesGoldenFiles(t *testing.T) {
 	}
 }
 
+func TestTableFitsTheTerminal(t *testing.T) {
+	srv, vars := fake(t)
+	vars["COLUMNS"] = "80"
+	res := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--status", "WAITING_FOR_PARTNER")
+	require.Equal(t, 0, res.code, res.stderr)
+	golden(t, "chats.table80.golden", res.stdout)
+	for line := range strings.Lines(res.stdout) {
+		assert.LessOrEqual(t, utf8.RuneCountInString(strings.TrimRight(line, "\n")), 80, "too wide: %q", line)
+	}
+	assert.Contains(t, res.stdout, "…", "long contexts are cut")
+	assert.True(t, strings.HasSuffix(res.stdout, "\n40 chats\n"))
+
+	for _, width := range []string{"40", "64", "100", "120", "200"} {
+		vars["COLUMNS"] = width
+		res := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--context-type", "RETURN")
+		require.Equal(t, 0, res.code, res.stderr)
+		w, _ := strconv.Atoi(width)
+		for line := range strings.Lines(res.stdout) {
+			if w >= 64 { // narrower, the fixed columns and the shortest cuts overflow
+				assert.LessOrEqual(t, utf8.RuneCountInString(strings.TrimRight(line, "\n")), w, "too wide: %q", line)
+			}
+		}
+	}
+}
+
+// firstWrite records how many requests the fake had seen when stdout was first written.
+type firstWrite struct {
+	syncBuf
+	srv  *chattest.Server
+	once sync.Once
+	seen int
+}
+
+func (f *firstWrite) Write(p []byte) (int, error) {
+	f.once.Do(func() { f.seen = len(f.srv.Requests()) })
+	return f.syncBuf.Write(p)
+}
+
+func TestTableStreamsUnlessSorted(t *testing.T) {
+	srv, vars := fake(t)
+	for _, tc := range []struct {
+		sort      string
+		streaming bool
+	}{{"", true}, {"updated", false}} {
+		srv.ResetRequests()
+		out := &firstWrite{srv: srv}
+		args := []string{"chats", "--base-url", srv.URL}
+		if tc.sort != "" {
+			args = append(args, "--sort", tc.sort)
+		}
+		code := run(t.Context(), args, &env{stdin: strings.NewReader(""), stdout: out, stderr: io.Discard,
+			getenv: func(k string) string { return vars[k] }, now: func() time.Time { return fixedNow },
+			isTerminal: func(any) bool { return false }})
+		require.Equal(t, 0, code)
+		if tc.streaming {
+			assert.Equal(t, 1, out.seen, "the first rows are out after the first page")
+		} else {
+			assert.Equal(t, 7, out.seen, "sorting waits for every page")
+		}
+	}
+}
+
+func TestSortByUpdate(t *testing.T) {
+	srv, vars := fake(t)
+	times := func(args ...string) []time.Time {
+		res := runCLI(t, vars, false, append([]string{"chats", "--base-url", srv.URL, "--jsonl"}, args...)...)
+		require.Equal(t, 0, res.code, res.stderr)
+		var ts []time.Time
+		for line := range strings.Lines(res.stdout) {
+			var c chatJSON
+			require.NoError(t, json.Unmarshal([]byte(line), &c))
+			ts = append(ts, c.UpdatedAt)
+		}
+		require.Len(t, ts, 130)
+		return ts
+	}
+	asc, desc := times("--sort", "updated"), times("--sort", "-updated")
+	for i := 1; i < len(asc); i++ {
+		assert.False(t, asc[i].Before(asc[i-1]), "oldest update first")
+		assert.False(t, desc[i].After(desc[i-1]), "newest first")
+	}
+	res := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--sort", "updated", "--status", "WAITING_FOR_PARTNER")
+	require.Equal(t, 0, res.code)
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	assert.True(t, strings.HasPrefix(lines[1], "5000078 "), "the longest waiting first: %s", lines[1])
+	assert.Equal(t, "40 chats", lines[len(lines)-1])
+	for _, args := range [][]string{{"--sort", "age"}, {"--sort", "updated", "--limit", "3"}} {
+		res := runCLI(t, vars, false, append([]string{"chats", "--base-url", srv.URL}, args...)...)
+		assert.Equal(t, 2, res.code, args)
+	}
+}
+
+// TestJSONNamesIDsAlike checks every command's JSON: ids are named after what they
+// identify (chatId, messageId, ...), never a bare "id".
+func TestJSONNamesIDsAlike(t *testing.T) {
+	srv, vars := fake(t)
+	url := []string{"--base-url", srv.URL}
+	var keys func(v any, into map[string]bool)
+	keys = func(v any, into map[string]bool) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				into[k] = true
+				keys(x, into)
+			}
+		case []any:
+			for _, x := range v {
+				keys(x, into)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"chats", "--json", "--status", "NEW"}, []string{"chatId", "orderId", "campaignId"}},
+		{[]string{"chats", "--jsonl", "--context-type", "RETURN"}, []string{"chatId", "returnId"}},
+		{[]string{"chat", "get", "5000003", "--json"}, []string{"chatId"}},
+		{[]string{"chat", "new", "--order", "10043070", "--json"}, []string{"chatId"}},
+		{[]string{"chat", "history", "5000003", "--json"}, []string{"chatId", "messageId"}},
+		{[]string{"chat", "history", "5000003", "--jsonl"}, []string{"messageId"}},
+		{[]string{"chat", "message", "5000003", "1000002", "--json"}, []string{"messageId"}},
+		{[]string{"chat", "send", "5000003", "-m", "hi", "--json"}, []string{"chatId"}},
+	} {
+		res := runCLI(t, vars, false, append(tc.args, url...)...)
+		require.Equal(t, 0, res.code, "%v: %s", tc.args, res.stderr)
+		got := map[string]bool{}
+		dec := json.NewDecoder(strings.NewReader(res.stdout))
+		for dec.More() {
+			var v any
+			require.NoError(t, dec.Decode(&v))
+			keys(v, got)
+		}
+		for _, k := range tc.want {
+			assert.True(t, got[k], "%v: no %s in %s", tc.args, k, res.stdout)
+		}
+		assert.False(t, got["id"], "%v: a bare id in %s", tc.args, res.stdout)
+	}
+}
+
 func TestOutputFormatsAgree(t *testing.T) {
 	srv, vars := fake(t)
 	base := []string{"chats", "--base-url", srv.URL, "--status", "NEW,FINISHED", "--context-type", "ORDER"}
@@ -120,7 +263,8 @@ func TestOutputFormatsAgree(t *testing.T) {
 	require.Len(t, lines, len(doc.Chats))
 	require.Greater(t, len(doc.Chats), 20, "more than one page")
 	tableLines := strings.Split(strings.TrimSpace(table.stdout), "\n")
-	require.Len(t, tableLines, len(doc.Chats)+1, "a header and a row per chat")
+	require.Len(t, tableLines, len(doc.Chats)+2, "a header, a row per chat and the count")
+	assert.Equal(t, fmt.Sprintf("%d chats", len(doc.Chats)), tableLines[len(tableLines)-1])
 	for i, line := range lines {
 		var c chatJSON
 		require.NoError(t, json.Unmarshal([]byte(line), &c))
@@ -139,19 +283,39 @@ func mustAtoi(t *testing.T, s string) int64 {
 
 func TestLimitAndResume(t *testing.T) {
 	srv, vars := fake(t)
-	first := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--limit", "25", "--jsonl")
-	require.Equal(t, 0, first.code)
-	assert.Len(t, strings.Split(strings.TrimSpace(first.stdout), "\n"), 25)
-	_, tok, ok := strings.Cut(first.stderr, "--page-token ")
-	require.True(t, ok, first.stderr)
-	tok = strings.TrimSpace(tok)
+	resumeArgs := func(stderr string) []string {
+		t.Helper()
+		_, cmd, ok := strings.Cut(stderr, "more chats follow: resume with ymchat ")
+		require.True(t, ok, stderr)
+		return strings.Fields(cmd)
+	}
+	for _, filters := range [][]string{nil, {"--status", "WAITING_FOR_PARTNER,new", "--context-type", "ORDER"}, {"--type", "CHAT", "--business=100"}} {
+		t.Run(strings.Join(filters, " "), func(t *testing.T) {
+			base := append([]string{"chats", "--base-url", srv.URL, "--jsonl"}, filters...)
+			all := runCLI(t, vars, false, base...)
+			require.Equal(t, 0, all.code, all.stderr)
+			lines := strings.Split(strings.TrimSpace(all.stdout), "\n")
+			require.Greater(t, len(lines), 25)
 
-	rest := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--jsonl", "--page-token", tok)
-	require.Equal(t, 0, rest.code, rest.stderr)
-	all := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--jsonl")
-	assert.Equal(t, all.stdout, first.stdout+rest.stdout, "resuming continues exactly where --limit stopped")
-	assert.Len(t, strings.Split(strings.TrimSpace(all.stdout), "\n"), 130)
-	assert.Empty(t, rest.stderr)
+			// 10 at a time, each run being exactly the command the last one printed.
+			args, got := append(base, "--limit", "10"), ""
+			for range 20 {
+				res := runCLI(t, vars, false, args...)
+				require.Equal(t, 0, res.code, res.stderr)
+				got += res.stdout
+				if res.stderr == "" {
+					break
+				}
+				args = resumeArgs(res.stderr)
+				assert.Equal(t, 1, strings.Count(strings.Join(args, " "), "--page-token"), args)
+			}
+			assert.Equal(t, all.stdout, got, "resuming continues exactly where --limit stopped")
+		})
+	}
+	res := runCLI(t, vars, false, "chats", "--base-url", srv.URL, "--status", "NEW", "--limit", "2")
+	require.Equal(t, 0, res.code)
+	assert.Regexp(t, `^more chats follow: resume with ymchat chats --base-url http://\S+ --status NEW --limit 2 --page-token \S+\n$`, res.stderr)
+	assert.Equal(t, "ymchat chats --status 'A B' --page-token 'x'\\''y'", resumeCommand([]string{"chats", "--status", "A B", "--page-token=old"}, "x'y"))
 }
 
 func TestUsageErrorsAndExitCodes(t *testing.T) {
@@ -173,11 +337,17 @@ func TestUsageErrorsAndExitCodes(t *testing.T) {
 		{"no token", map[string]string{"YM_BUSINESS_ID": "100"}, []string{"chats"}, 2, "no token: set YM_API_KEY or use --token-file"},
 		{"no business", map[string]string{"YM_API_KEY": token}, []string{"chats"}, 2, "no business: set --business or YM_BUSINESS_ID"},
 		{"bad business", vars, []string{"chats", "--business", "x"}, 2, `invalid --business "x"`},
-		{"bad business env", map[string]string{"YM_API_KEY": token, "YM_BUSINESS_ID": "0"}, []string{"chats"}, 2, `invalid --business "0"`},
+		{"bad business env", map[string]string{"YM_API_KEY": token, "YM_BUSINESS_ID": "0"}, []string{"chats"}, 2, `invalid YM_BUSINESS_ID "0": must be`},
+		{"bad business flag over env", map[string]string{"YM_API_KEY": token, "YM_BUSINESS_ID": "7"}, []string{"chats", "--business", "-3"}, 2, `invalid --business "-3"`},
+		{"bad redis env", map[string]string{"YM_API_KEY": token, "YM_BUSINESS_ID": "100", "YM_REDIS_URL": "mysql://x"}, []string{"chats"}, 2, `invalid YM_REDIS_URL: `},
 		{"negative limit", vars, []string{"chats", "--limit", "-1"}, 2, "invalid --limit -1"},
-		{"unknown status", vars, []string{"chats", "--status", "DONE"}, 2, "invalid --status: must be one of NEW"},
-		{"duplicate type", vars, []string{"chats", "--type", "CHAT,chat"}, 2, "invalid --type: must not repeat"},
-		{"order 0", vars, []string{"chats", "--order", "0"}, 2, "invalid --order/--return: must be at least 1"},
+		{"unknown status", vars, []string{"chats", "--status", "NEW,done"}, 2, `invalid --status: "done" is not one of NEW, `},
+		{"duplicate type", vars, []string{"chats", "--type", "CHAT,CHAT"}, 2, "invalid --type: CHAT given twice\n"},
+		{"duplicate type, other case", vars, []string{"chats", "--type", "ARBITRAGE", "--type", "CHAT,chat"}, 2, "invalid --type: CHAT given twice (as CHAT and chat)\n"},
+		{"duplicate context type", vars, []string{"chats", "--context-type", "order,ORDER"}, 2, "invalid --context-type: ORDER given twice (as order and ORDER)"},
+		{"duplicate order", vars, []string{"chats", "--order", "7,8", "--order", "7"}, 2, "invalid --order: 7 given twice"},
+		{"order 0", vars, []string{"chats", "--order", "0"}, 2, `invalid argument "0" for "--order" flag: "0" is not an id`},
+		{"chat new order x", vars, []string{"chat", "new", "--order", "x"}, 2, `invalid argument "x" for "--order" flag: not an id`},
 		{"unknown flag", vars, []string{"chats", "--token", "x"}, 2, "unknown flag: --token"},
 		{"json and jsonl", vars, []string{"chats", "--json", "--jsonl"}, 2, "none of the others can be"},
 		{"unknown command", vars, []string{"chatz"}, 2, `unknown command "chatz"`},
@@ -259,7 +429,8 @@ func TestFakeFlagAndChatNew(t *testing.T) {
 
 	res = runCLI(t, nil, false, "chats", "--fake", "--business", "300")
 	require.Equal(t, 0, res.code, res.stderr)
-	assert.Len(t, strings.Split(strings.TrimSpace(res.stdout), "\n"), 13, "a header and the 12 chats of business 300")
+	assert.Len(t, strings.Split(strings.TrimSpace(res.stdout), "\n"), 14, "a header, the 12 chats of business 300, the count")
+	assert.True(t, strings.HasSuffix(res.stdout, "\n12 chats\n"), res.stdout)
 }
 
 func TestDemoRunsWithNoAccount(t *testing.T) {
@@ -281,8 +452,18 @@ func TestDemoRunsWithNoAccount(t *testing.T) {
 		`CHAT_MESSAGE_SENT arrived: chat 5000003, messageId "`,
 		"fetched it: CUSTOMER wrote",
 		"chat 5000003: WAITING_FOR_PARTNER → WAITING_FOR_CUSTOMER again.",
-		"6. Two services of the seller",
-		"unshared  shared (Redis)",
+		"6. The Market fails once (HTTP 503)",
+		"1 retry, answered (status WAITING_FOR_CUSTOMER). The caller saw no error.",
+		"7. The hourly quota of getChat is spent (1000 calls)",
+		"WithMaxWait(0), no time to wait: GetChat returns a *RateLimitError",
+		"chatclient: getChat: rate limited: quota of 1000 requests spent until",
+		"RetryAfter ",
+		"WithMaxWait(5s), a budget that covers the reset: the same call waited",
+		"for it and then succeeded.",
+		"8. Two services of the seller",
+		"a naive hand-written client (on a 420 it sleeps 1 s",
+		"naive   library   library+Redis",
+		"refused counts the Market's 420 answers",
 	} {
 		assert.Contains(t, out, want)
 	}
@@ -297,9 +478,11 @@ func TestDemoRunsWithNoAccount(t *testing.T) {
 		t.Fatalf("no %q row in:\n%s", name, out)
 		return nil
 	}
-	assert.Equal(t, "0", row("refused 420 (parallel limit)")[1], "sharing the limits through Redis: no refusal")
-	assert.Equal(t, []string{"96", "96"}, row("answered"))
-	assert.Equal(t, []string{"0", "0"}, row("failed"))
+	assert.Equal(t, "0", row("refused 420 (parallel limit)")[2], "sharing the limits through Redis: no refusal")
+	answered, failed := row("answered"), row("failed")
+	assert.Equal(t, []string{"96", "96"}, answered[1:], "the library answers every call")
+	assert.Equal(t, []string{"0", "0"}, failed[1:])
+	assert.Equal(t, 96, int(mustAtoi(t, answered[0])+mustAtoi(t, failed[0])), "the naive client's calls add up")
 	assert.NotContains(t, out, "failed:")
 	for line := range strings.Lines(out) {
 		assert.LessOrEqual(t, utf8.RuneCountInString(strings.TrimRight(line, "\n")), 80, "too wide: %q", line)
@@ -314,6 +497,55 @@ func TestHelpEverywhere(t *testing.T) {
 	}
 	res := runCLI(t, nil, false, "--help")
 	assert.Contains(t, res.stdout, "Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,\n130 interrupted (Ctrl-C).")
+}
+
+func TestHelpNamesRealValues(t *testing.T) {
+	for _, args := range [][]string{{"chats", "--help"}, {"chat", "new", "--help"}, {"chat", "history", "--help"}} {
+		res := runCLI(t, nil, false, args...)
+		require.Equal(t, 0, res.code)
+		assert.NotContains(t, res.stdout, "int64", args)
+		assert.NotContains(t, res.stdout, "default []", args)
+		assert.NotContains(t, res.stdout, "strings", args)
+		assert.Contains(t, res.stdout, "--business ID", args)
+	}
+	res := runCLI(t, nil, false, "chats", "--help")
+	assert.Contains(t, res.stdout, "--order IDs ")
+	assert.Contains(t, res.stdout, "--status STATUS ")
+	res = runCLI(t, nil, false, "chat", "new", "--help")
+	assert.Contains(t, res.stdout, "--order ID ")
+
+	for _, args := range [][]string{{"demo", "--help"}, {"version", "--help"}, {"completion", "--help"}, {"completion", "bash", "--help"}, {"listen", "--help"}, {"fake", "--help"}} {
+		res := runCLI(t, nil, false, args...)
+		require.Equal(t, 0, res.code, args)
+		assert.NotContains(t, res.stdout, "--business ID", args)
+		assert.NotContains(t, res.stdout, "Global Flags", args)
+	}
+	// ...and only there.
+	res = runCLI(t, nil, false, "chat", "get", "--help")
+	assert.Contains(t, res.stdout, "--business ID")
+}
+
+func TestCompletionNamesRealValues(t *testing.T) {
+	complete := func(args ...string) []string {
+		res := runCLI(t, nil, false, append([]string{"__complete"}, args...)...)
+		require.Equal(t, 0, res.code, res.stderr)
+		var out []string
+		for line := range strings.Lines(res.stdout) {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, ":") {
+				out = append(out, strings.SplitN(line, "\t", 2)[0])
+			}
+		}
+		return out
+	}
+	assert.Contains(t, complete("chats", "--status", ""), "WAITING_FOR_PARTNER")
+	assert.ElementsMatch(t, []string{"WAITING_FOR_ARBITER", "WAITING_FOR_CUSTOMER", "WAITING_FOR_MARKET", "WAITING_FOR_PARTNER"},
+		complete("chats", "--status", "waiting_for_"))
+	got := complete("chats", "--status", "NEW,")
+	assert.Contains(t, got, "NEW,FINISHED")
+	assert.NotContains(t, got, "NEW,NEW", "a value given already is not offered again")
+	assert.ElementsMatch(t, []string{"CHAT", "ARBITRAGE"}, complete("chats", "--type", ""))
+	assert.Contains(t, complete("chats", "--context-type", ""), "RETURN")
+	assert.Equal(t, []string{"updated", "-updated"}, complete("chats", "--sort", ""))
 }
 
 func TestVersion(t *testing.T) {
@@ -332,6 +564,42 @@ func TestInterruptedEndsQuietlyWith130(t *testing.T) {
 	for _, args := range [][]string{{"chats", "--fake"}, {"chat", "history", "5000008", "--fake", "--jsonl"}, {"demo"}} {
 		res := runIn(t, ctx, "", nil, false, args...)
 		assert.Equal(t, 130, res.code, args)
+		if args[0] == "demo" {
+			assert.Equal(t, "demo interrupted\n", res.stderr)
+			continue
+		}
 		assert.Empty(t, res.stderr, "no error text: %v", args)
+	}
+}
+
+// cancelOn cancels when what it writes contains a string: a Ctrl-C at that point.
+type cancelOn struct {
+	syncBuf
+	at     string
+	cancel context.CancelFunc
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	n, err := c.syncBuf.Write(p)
+	if strings.Contains(c.String(), c.at) {
+		c.cancel()
+	}
+	return n, err
+}
+
+func TestDemoInterruptedMidwaySaysSoOnce(t *testing.T) {
+	for _, at := range []string{"2. Reading", "5. A customer writes", "7. The hourly quota", "8. Two services"} {
+		t.Run(at, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			out := &cancelOn{at: at, cancel: cancel}
+			var stderr syncBuf
+			code := run(ctx, []string{"demo"}, &env{stdin: strings.NewReader(""), stdout: out, stderr: &stderr,
+				getenv: func(string) string { return "" }, now: time.Now, isTerminal: func(any) bool { return false }})
+			assert.Equal(t, 130, code)
+			assert.Equal(t, "demo interrupted\n", stderr.String(), "one line, no cascade of errors")
+			assert.NotContains(t, out.String(), "context canceled")
+			assert.NotContains(t, out.String(), "Next: point it at your account")
+		})
 	}
 }

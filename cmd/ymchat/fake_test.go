@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ymchat/ymchat/chatclient"
+)
+
+func TestFakeServesUntilInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuf
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"fake", "--addr", "127.0.0.1:0", "--token", "fake-tok", "--quota", "getChats=100/1s", "--parallel-limit", "2"},
+			&env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" },
+				now: time.Now, isTerminal: func(any) bool { return false }})
+	}()
+	urlRE := regexp.MustCompile(`serves (http://127\.0\.0\.1:\d+)\n`)
+	var url string
+	require.Eventually(t, func() bool {
+		m := urlRE.FindStringSubmatch(stderr.String())
+		if m != nil {
+			url = m[1]
+		}
+		return m != nil
+	}, 10*time.Second, 10*time.Millisecond, "no URL printed: %s", stderr.String())
+	out := stderr.String()
+	assert.Contains(t, out, "token: fake-tok\n")
+	assert.Contains(t, out, "curl -H 'Api-Key: fake-tok' '"+url+"/v2/businesses/100/chat?chatId=5000003'")
+	assert.Contains(t, out, "YM_API_KEY=fake-tok ymchat --base-url "+url+" --business 100 chats")
+
+	c, err := chatclient.New(chatclient.APIKey("fake-tok"), chatclient.WithBaseURL(url))
+	require.NoError(t, err)
+	chat, err := c.GetChat(ctx, 100, 5000003)
+	require.NoError(t, err)
+	assert.Equal(t, int64(5000003), chat.ID)
+	n := 0
+	for _, err := range c.Chats(ctx, 100, chatclient.Filter{}) {
+		require.NoError(t, err)
+		n++
+	}
+	assert.Equal(t, 130, n, "the shipped fixture")
+
+	// And the CLI against it, as the printed line says.
+	res := runCLI(t, map[string]string{"YM_API_KEY": "fake-tok"}, false, "--base-url", url, "--business", "100", "chats", "--status", "NEW", "--jsonl")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.NotEmpty(t, res.stdout)
+
+	cancel() // as SIGINT would
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, stderr.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("fake did not stop")
+	}
+	assert.Empty(t, stdout.String())
+}
+
+func TestFakeUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"fake", "--quota", "getChatz=1/1s"}, `invalid --quota "getChatz=1/1s": want OP=LIMIT/WINDOW with OP one of`},
+		{[]string{"fake", "--quota", "getChats=x"}, `invalid --quota "getChats=x"`},
+		{[]string{"fake", "--parallel-limit", "-1"}, "invalid --parallel-limit -1"},
+		{[]string{"fake", "--fixture", "/nonexistent"}, "--fixture: open /nonexistent"},
+		{[]string{"fake", "--addr", "256.1.1.1:1"}, "--addr: "},
+	} {
+		res := runCLI(t, nil, false, tc.args...)
+		assert.Equal(t, 2, res.code, tc.args)
+		assert.Contains(t, res.stderr, tc.msg)
+	}
+}

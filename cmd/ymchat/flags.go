@@ -1,0 +1,174 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// idValue is a flag holding one id: help shows it as ID, with no default.
+type idValue struct{ p *int64 }
+
+func (v idValue) String() string {
+	if v.p == nil || *v.p == 0 {
+		return ""
+	}
+	return strconv.FormatInt(*v.p, 10)
+}
+
+func (v idValue) Set(s string) error {
+	id, err := parseFlagID(s)
+	if err != nil {
+		return err
+	}
+	*v.p = id
+	return nil
+}
+
+func (idValue) Type() string { return "ID" }
+
+func parseFlagID(s string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || id < 1 {
+		return 0, fmt.Errorf("not an id: must be a whole number of at least 1")
+	}
+	return id, nil
+}
+
+// idsValue is a flag holding ids, repeated or comma-separated: help shows it as IDs,
+// with no default. It keeps what was typed, for error messages.
+type idsValue struct {
+	ids   *[]int64
+	typed *[]string
+}
+
+func (v idsValue) String() string {
+	if v.ids == nil || len(*v.ids) == 0 {
+		return ""
+	}
+	parts := make([]string, len(*v.ids))
+	for i, id := range *v.ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (v idsValue) Set(s string) error {
+	for part := range strings.SplitSeq(s, ",") {
+		id, err := parseFlagID(part)
+		if err != nil {
+			return fmt.Errorf("%q is %v", part, err)
+		}
+		*v.ids = append(*v.ids, id)
+		*v.typed = append(*v.typed, strings.TrimSpace(part))
+	}
+	return nil
+}
+
+func (idsValue) Type() string { return "IDs" }
+
+// enumsValue is a flag holding values of a vocabulary, repeated or comma-separated,
+// as typed; help shows the type given (STATUS, TYPE...), with no default.
+type enumsValue struct {
+	p   *[]string
+	typ string
+}
+
+func (v enumsValue) String() string { return strings.Join(*v.p, ",") }
+
+func (v enumsValue) Set(s string) error {
+	for part := range strings.SplitSeq(s, ",") {
+		*v.p = append(*v.p, strings.TrimSpace(part))
+	}
+	return nil
+}
+
+func (v enumsValue) Type() string { return v.typ }
+
+// stringValue is a string flag whose help shows typ instead of "string".
+type stringValue struct {
+	p   *string
+	typ string
+}
+
+func (v stringValue) String() string     { return *v.p }
+func (v stringValue) Set(s string) error { *v.p = s; return nil }
+func (v stringValue) Type() string       { return v.typ }
+
+// checkEnums checks the values typed for flag against the known ones (case does not
+// matter), naming the flag and the value as typed: unknown, or given twice.
+func checkEnums[T ~string](flag string, typed []string, known []T) error {
+	seen := map[string]string{}
+	for _, s := range typed {
+		norm := strings.ToUpper(s)
+		if !slices.Contains(known, T(norm)) {
+			return usagef("invalid %s: %q is not one of %s", flag, s, joinValues(known))
+		}
+		if first, ok := seen[norm]; ok {
+			if first == s {
+				return usagef("invalid %s: %s given twice", flag, s)
+			}
+			return usagef("invalid %s: %s given twice (as %s and %s)", flag, norm, first, s)
+		}
+		seen[norm] = s
+	}
+	return nil
+}
+
+// checkIDs says which id was given twice to flag.
+func checkIDs(flag string, typed []string, ids []int64) error {
+	seen := map[int64]bool{}
+	for i, id := range ids {
+		if seen[id] {
+			return usagef("invalid %s: %s given twice", flag, typed[i])
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+// completeList completes a comma-separated list of values: the values not given yet,
+// after what is typed before the last comma.
+func completeList[T ~string](values func() []T) cobra.CompletionFunc {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		done, last := "", toComplete
+		if i := strings.LastIndex(toComplete, ","); i >= 0 {
+			done, last = toComplete[:i+1], toComplete[i+1:]
+		}
+		given := map[string]bool{}
+		for s := range strings.SplitSeq(strings.ToUpper(done), ",") {
+			given[s] = true
+		}
+		var out []string
+		for _, v := range values() {
+			if !given[string(v)] && strings.HasPrefix(string(v), strings.ToUpper(last)) {
+				out = append(out, done+string(v))
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	}
+}
+
+// noGlobalFlags are the commands the shared flags (--business, --token-file...) do
+// nothing for; their help does not list them.
+var noGlobalFlags = map[string]bool{"completion": true, "demo": true, "version": true, "fake": true, "listen": true}
+
+// hideGlobalFlagsIn makes the help of those commands (and their subcommands) leave
+// out the root's persistent flags.
+func hideGlobalFlagsIn(root *cobra.Command) {
+	help := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		for p := c; p != nil && p != root; p = p.Parent() {
+			if noGlobalFlags[p.Name()] {
+				root.PersistentFlags().VisitAll(func(f *pflag.Flag) { f.Hidden = true })
+				defer root.PersistentFlags().VisitAll(func(f *pflag.Flag) { f.Hidden = false })
+				break
+			}
+		}
+		help(c, args)
+	})
+}
