@@ -490,8 +490,11 @@ func (le *lease) release() {
 	})
 }
 
+// quotaKeys names key's window and reservations. They carry the business's hash tag,
+// as its leases do, so that one script may touch the leases and a quota (Redis
+// Cluster runs a script only on keys of one hash slot).
 func (l *Limiter) quotaKeys(k chatclient.QuotaKey) []string {
-	base := l.cfg.prefix + "{" + strconv.FormatInt(k.BusinessID, 10) + ":" + string(k.Operation) + "}:"
+	base := l.cfg.prefix + "{" + strconv.FormatInt(k.BusinessID, 10) + "}:" + string(k.Operation) + ":"
 	return []string{base + "window", base + "reserved"}
 }
 
