@@ -10,13 +10,28 @@
 //	client, err := chatclient.New(chatclient.APIKey(key),
 //		chatclient.WithLeases(lim), chatclient.WithQuotas(lim))
 //
+// # Round trips
+//
+// A Limiter given to both WithLeases and WithQuotas is also a [chatclient.Admitter]:
+// the client admits a call with one script that takes the lease and the reservation
+// together (Admit) and ends it with one that gives both back and records the answer's
+// quota report (Done): two Redis round trips per call (plus a renewal every third of
+// the lease TTL for a long request). Through the two seams apart (Acquire, Reserve,
+// Release and the lease's release) a call costs four; the client still takes that
+// path for a retry that keeps its slot through a parallel-limit backoff (Done then
+// gives back the reservation only; Reserve and Release serve the next attempt, and
+// the slot is released by one ZREM). All keys of a business share the hash tag
+// {<business>}, so the scripts run on Redis Cluster.
+//
 // # Leases
 //
 // The leases of a business are a sorted set of lease ids scored by their expiry on the
 // Redis server's clock. Acquire is one script (one round trip) that drops the expired
 // leases and adds ours when fewer than the maximum are held; when all are held it
 // polls again after a short jittered pause (5 to 50 ms, sooner when a lease of this
-// process is released). A lease expires after the lease TTL, so the slots of a process
+// process is released). Admit does not wait: it answers Busy, with a channel closed
+// after a pause of 5 to 25 ms or at a release in this process, and the client asks
+// again. A lease expires after the lease TTL, so the slots of a process
 // that dies come back within the TTL; a request that runs longer than a third of the
 // TTL renews its lease in the background until it is released. Releasing is one ZREM.
 //
@@ -86,6 +101,9 @@ const windowSlack = 5 * time.Second
 const (
 	minPoll = 5 * time.Millisecond
 	maxPoll = 50 * time.Millisecond
+	// admitPoll bounds the pause after which a caller of Admit that found every slot
+	// held asks again (Admit keeps no state between calls to back off with).
+	admitPoll = 25 * time.Millisecond
 )
 
 // Option configures a [Limiter].
@@ -195,7 +213,8 @@ type Limiter struct {
 
 	mu        sync.Mutex
 	leases    map[*lease]struct{} // taken in Redis and not yet released
-	wake      chan struct{}       // closed when a lease of this process is released
+	wake      chan struct{}       // closed when a lease of this process is released, or by poll
+	poll      *time.Timer         // closes wake after a short pause while Admit finds slots held
 	down      bool
 	nextProbe time.Time
 	probing   bool
@@ -208,8 +227,9 @@ type Limiter struct {
 }
 
 var (
-	_ chatclient.Leases = (*Limiter)(nil)
-	_ chatclient.Quotas = (*Limiter)(nil)
+	_ chatclient.Leases   = (*Limiter)(nil)
+	_ chatclient.Quotas   = (*Limiter)(nil)
+	_ chatclient.Admitter = (*Limiter)(nil)
 )
 
 // New returns a Limiter on rdb. rdb must honour context deadlines (for go-redis's
@@ -272,6 +292,13 @@ func (l *Limiter) Close() error {
 	for le := range l.leases {
 		le.stopRenewal()
 	}
+	if l.poll != nil {
+		l.poll.Stop()
+		l.poll = nil
+	}
+	// Callers waiting to ask Admit again ask now.
+	close(l.wake)
+	l.wake = make(chan struct{})
 	l.mu.Unlock()
 	l.wg.Wait()
 	return nil
@@ -474,24 +501,200 @@ func (le *lease) renew() {
 
 // release gives the slot back in Redis, where it was taken.
 func (le *lease) release() {
+	le.end(func() error { return le.l.zrem(le.ctx, le.key, le.id) })
+}
+
+// end stops the lease's renewal, runs give (the Redis call that gives the slot back),
+// and wakes the waiters of this process; once.
+func (le *lease) end(give func() error) {
 	le.once.Do(func() {
 		l := le.l
 		l.mu.Lock()
 		delete(l.leases, le)
 		le.stopRenewal()
 		l.mu.Unlock()
-		if err := l.zrem(le.ctx, le.key, le.id); err != nil {
+		if err := give(); err != nil {
 			l.cfg.logger.Debug("redislimit: lease release failed; it expires by itself", "key", le.key, "error", err.Error())
 		}
-		l.mu.Lock()
-		close(l.wake)
-		l.wake = make(chan struct{})
-		l.mu.Unlock()
+		l.kick()
 	})
 }
 
+// kick wakes whoever waits on l.wake.
+func (l *Limiter) kick() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	close(l.wake)
+	l.wake = make(chan struct{})
+}
+
+// Admit takes an in-flight slot of key.BusinessID and reserves one request of key's
+// quota at now, the Market's time, both or neither, in one round trip. It implements
+// [chatclient.Admitter]; the client uses it, and Done, instead of Acquire, Reserve,
+// Release and the lease's release when the Limiter is both its Leases and its
+// Quotas. When every slot is held, Busy is set and Released is closed at the next
+// release of a lease of this process or after a short jittered pause, whichever comes
+// first. It returns an error only for ctx's; a Redis failure falls back to in-process
+// limits, as Acquire and Reserve do (a local Acquire waits for a slot).
+func (l *Limiter) Admit(ctx context.Context, key chatclient.QuotaKey, now time.Time) (chatclient.Admission, error) {
+	if err := ctx.Err(); err != nil {
+		return chatclient.Admission{}, err
+	}
+	if l.cfg.max == 0 {
+		// No bound on the leases: only the quota counts.
+		r, err := l.Reserve(ctx, key, now)
+		a := chatclient.Admission{Reservation: r}
+		if err == nil && r.OK {
+			a.Done = func(ctx context.Context, report *chatclient.RateLimit, now time.Time, keepSlot bool) func() {
+				l.Release(ctx, key, report, now)
+				if keepSlot {
+					return func() {}
+				}
+				return nil
+			}
+		}
+		return a, err
+	}
+	use, probe := l.useRedis()
+	if !use {
+		return l.admitLocal(ctx, key, now)
+	}
+	keys := append(l.quotaKeys(key), l.leaseKey(key.BusinessID))
+	id := l.newID()
+	octx, cancel := l.opContext(ctx)
+	v, err := admitScript.Run(octx, l.rdb, keys, now.UnixMilli(), id, l.cfg.reservationTTL.Milliseconds(),
+		l.cfg.max, l.cfg.leaseTTL.Milliseconds()).Int64Slice()
+	cancel()
+	if err == nil && len(v) != 3 {
+		err = fmt.Errorf("redislimit: admit script answered %v", v)
+	}
+	l.result(err, probe)
+	if err != nil {
+		// Redis may have taken the lease and the reservation before the call failed:
+		// give them back when it can, or they expire by themselves.
+		l.background(func() { _ = l.runDone(ctx, keys, id, nil, now, id) })
+		return l.admitLocal(ctx, key, now)
+	}
+	switch v[0] {
+	case 1:
+	case 2:
+		return chatclient.Admission{Busy: true, Reservation: chatclient.Reservation{Limit: -1, Released: l.pollWake()}}, nil
+	default:
+		r := chatclient.Reservation{Limit: v[1]}
+		if v[2] != 0 {
+			r.Until = time.UnixMilli(v[2])
+		} else {
+			// Reservations in flight hold what is left: ask again when one is back.
+			r.Released = l.pollWake()
+		}
+		return chatclient.Admission{Reservation: r}, nil
+	}
+	le := l.newLease(ctx, keys[2], id)
+	var done sync.Once
+	a := chatclient.Admission{Reservation: chatclient.Reservation{OK: true, Limit: v[1]}}
+	a.Done = func(ctx context.Context, report *chatclient.RateLimit, now time.Time, keepSlot bool) (releaseSlot func()) {
+		done.Do(func() {
+			if keepSlot {
+				// The reservation only; the lease, and its renewal, go on until releaseSlot.
+				l.doneErr(ctx, key, report, now, l.runDone(ctx, keys, id, report, now, ""))
+				releaseSlot = le.release
+				return
+			}
+			le.end(func() error {
+				err := l.runDone(ctx, keys, id, report, now, id)
+				l.doneErr(ctx, key, report, now, err)
+				return err
+			})
+		})
+		return releaseSlot
+	}
+	if err := ctx.Err(); err != nil {
+		a.Done(ctx, nil, now, false)
+		return chatclient.Admission{}, err
+	}
+	return a, nil
+}
+
+// runDone runs doneScript: it gives back the reservation id of the quota at keys[0:2]
+// recording report, and the lease leaseID at keys[2] unless leaseID is "".
+func (l *Limiter) runDone(ctx context.Context, keys []string, id string, report *chatclient.RateLimit, now time.Time, leaseID string) error {
+	args := []any{id, now.UnixMilli(), "0", -1, -1, 0, windowSlack.Milliseconds(), leaseID}
+	if report != nil {
+		args[2], args[3], args[4], args[5] = "1", report.Limit, report.Remaining, report.Until.UnixMilli()
+	}
+	octx, cancel := l.opContext(ctx)
+	defer cancel()
+	err := doneScript.Run(octx, l.rdb, keys, args...).Err()
+	if errors.Is(err, redis.Nil) {
+		err = nil
+	}
+	return err
+}
+
+// doneErr notes the outcome of a Done in Redis; after a failure the report is kept
+// where the next reservations will look, as Release does.
+func (l *Limiter) doneErr(ctx context.Context, key chatclient.QuotaKey, report *chatclient.RateLimit, now time.Time, err error) {
+	l.result(err, false)
+	if err != nil {
+		l.localQuotas.Release(ctx, key, report, now)
+	}
+}
+
+// admitLocal admits on the in-process limits: it waits for a local slot, then
+// reserves in the local quotas.
+func (l *Limiter) admitLocal(ctx context.Context, key chatclient.QuotaKey, now time.Time) (chatclient.Admission, error) {
+	release, err := l.localLeases.Acquire(ctx, key.BusinessID)
+	if err != nil {
+		return chatclient.Admission{}, err
+	}
+	r, err := l.localQuotas.Reserve(ctx, key, now)
+	if err != nil || !r.OK {
+		release()
+		return chatclient.Admission{Reservation: r}, err
+	}
+	var done sync.Once
+	a := chatclient.Admission{Reservation: r}
+	a.Done = func(ctx context.Context, report *chatclient.RateLimit, now time.Time, keepSlot bool) (releaseSlot func()) {
+		done.Do(func() {
+			l.localQuotas.Release(ctx, key, report, now)
+			if keepSlot {
+				releaseSlot = release
+				return
+			}
+			release()
+		})
+		return releaseSlot
+	}
+	return a, nil
+}
+
+// pollWake returns a channel closed at the next release of a lease of this process,
+// or after a short jittered pause, whichever comes first (nil once the Limiter is
+// closed: the client then pauses by itself). Admit hands it to a caller that found
+// every slot held, which then asks again.
+func (l *Limiter) pollWake() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	if l.poll == nil {
+		l.poll = time.AfterFunc(minPoll+rand.N(admitPoll-minPoll+1), func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.poll = nil
+			close(l.wake)
+			l.wake = make(chan struct{})
+		})
+	}
+	return l.wake
+}
+
+// quotaKeys names key's window and reservations. They carry the business's hash tag,
+// as its leases do, so that one script may touch the leases and a quota (Redis
+// Cluster runs a script only on keys of one hash slot).
 func (l *Limiter) quotaKeys(k chatclient.QuotaKey) []string {
-	base := l.cfg.prefix + "{" + strconv.FormatInt(k.BusinessID, 10) + ":" + string(k.Operation) + "}:"
+	base := l.cfg.prefix + "{" + strconv.FormatInt(k.BusinessID, 10) + "}:" + string(k.Operation) + ":"
 	return []string{base + "window", base + "reserved"}
 }
 
