@@ -76,7 +76,8 @@ bench-check: bench
 
 ## demo: the library at work against the built-in fake Market (no account needed)
 demo:
-	$(GO) run ./cmd/ymchat demo
+	@echo "Building ymchat (the first run downloads and compiles its dependencies: a minute or two)..."
+	@$(GO) run ./cmd/ymchat demo
 
 ## ci: everything CI checks
 ci: check-generated lint test fuzz-short
