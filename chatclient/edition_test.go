@@ -178,34 +178,46 @@ func (f *fakeClock) advance(d time.Duration) {
 }
 
 func TestDefaultHTTPClientReusesConnectionsUnderTheInFlightLimit(t *testing.T) {
-	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(time.Millisecond) // keep 4 in flight
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"OK","result":` + chat(7, 70) + `}`))
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	c, err := New(APIKey(testToken), WithBaseURL(srv.URL)) // the default HTTP client
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 25 {
-				_, err := c.GetChat(context.Background(), 9, 7)
-				require.NoError(t, err)
+	// connections counts the connections 50 bursts of 4 parallel requests open: after
+	// each burst all 4 connections are idle, and Go's default transport keeps only 2.
+	connections := func(opts ...Option) int64 {
+		var conns atomic.Int64
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(time.Millisecond) // keep 4 in flight
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"status":"OK","result":` + chat(7, 70) + `}`))
+		}))
+		srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
 			}
-		}()
+		}
+		srv.Start()
+		defer srv.Close()
+		c, err := New(APIKey(testToken), append([]Option{WithBaseURL(srv.URL)}, opts...)...)
+		require.NoError(t, err)
+		for range 50 {
+			var wg sync.WaitGroup
+			for range DefaultMaxInFlight {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := c.GetChat(context.Background(), 9, 7)
+					assert.NoError(t, err)
+				}()
+			}
+			wg.Wait()
+		}
+		c.http.CloseIdleConnections()
+		return conns.Load()
 	}
-	wg.Wait()
-	assert.LessOrEqual(t, conns.Load(), int64(DefaultMaxInFlight), "400 requests, at most 4 at once, over at most 4 connections (Go's default keeps 2 idle per host)")
+	ours := connections() // the default HTTP client
+	goDefault := connections(WithHTTPClient(&http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}))
+	t.Logf("connections for 50 bursts of 4: %d with the client's default, %d with Go's (2 idle per host)", ours, goDefault)
+	// Go's keeps 2 of 4 idle connections: about 2 new ones a burst. Ours keeps them all
+	// (a finished connection returns to the pool a moment after its answer is read, so
+	// now and then one more is dialled: the margin allows for that, not for churn).
+	assert.Less(t, 4*ours, goDefault, "connections are reused, not churned")
 }
 
 func TestBaseURLWithAPathPrefix(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ymchat/ymchat/chatclient"
 	"github.com/ymchat/ymchat/chatclient/chattest"
@@ -53,10 +54,11 @@ func ExampleClient_GetChat() {
 		return
 	}
 	fmt.Println(chat.ID, chat.Type, chat.Status, chat.Context.Type, chat.Context.OrderID)
-	fmt.Println(chat.Context.Customer.Name, chat.UpdatedAt.UTC().Format("2006-01-02 15:04"))
+	// The fake's dates are relative to now: this chat has waited 29 days.
+	fmt.Println(chat.Context.Customer.Name, "waiting", int(time.Since(chat.UpdatedAt).Hours()/24), "days")
 	// Output:
 	// 5000003 CHAT WAITING_FOR_PARTNER ORDER 10043001
-	// Tatiana B. 2026-10-23 13:36
+	// Tatiana B. waiting 29 days
 }
 
 func ExampleClient_ListChats() {

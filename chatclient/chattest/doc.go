@@ -107,6 +107,6 @@
 //     their content types are not checked against the Market's list.
 //   - Sending to a FINISHED chat reopens it; the Market's behaviour there is not
 //     documented.
-//   - The default fixture's dates are absolute (October 2026); [WithChat] seeds
-//     relative ones.
+//   - The fixture's dates are relative to the server's clock ([Fixture].Now): its
+//     chats have waited as long whenever it is loaded. A real account's are not.
 package chattest

@@ -75,6 +75,7 @@ type Server struct {
 
 	srv      *httptest.Server
 	store    *store
+	fixtures [][]byte // loaded after the options, on the server's clock
 	limits   *limiter
 	faults   *faults
 	notes    *notifier
@@ -106,9 +107,14 @@ func WithToken(token string) Option {
 // WithDefaultFixture loads [DefaultFixture].
 func WithDefaultFixture() Option { return WithFixture(DefaultFixture) }
 
-// WithFixture loads data in the JSON form of [Fixture].
+// WithFixture loads data in the JSON form of [Fixture]. A fixture with a "now" has its
+// dates moved so that that moment is the server's now (see [WithClock]): the shipped
+// fixture's chats have waited as long whenever it is loaded.
 func WithFixture(data []byte) Option {
-	return func(s *Server) error { return s.store.load(data) }
+	return func(s *Server) error {
+		s.fixtures = append(s.fixtures, data)
+		return nil
+	}
 }
 
 // WithChats adds chats to a business.
@@ -245,6 +251,11 @@ func newServer(opts ...Option) (*Server, error) {
 	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	for _, data := range s.fixtures {
+		if err := s.store.load(data, s.now()); err != nil {
 			return nil, err
 		}
 	}

@@ -383,7 +383,10 @@ func TestCreateChat(t *testing.T) {
 }
 
 func TestGetChat(t *testing.T) {
-	srv := chattest.NewServer(chattest.WithDefaultFixture())
+	// At the fixture's own now its dates stay as written.
+	var f chattest.Fixture
+	require.NoError(t, json.Unmarshal(chattest.DefaultFixture, &f))
+	srv := chattest.NewServer(chattest.WithDefaultFixture(), chattest.WithClock(func() time.Time { return f.Now }))
 	defer srv.Close()
 	want := chatsOf(t, 200)[3]
 	status, _, out := raw(t, srv, "GET", fmt.Sprintf("/v2/businesses/200/chat?chatId=%d", want.ChatID), "key", "")
@@ -393,6 +396,14 @@ func TestGetChat(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &env))
 	assert.Equal(t, want.ChatID, env.Result.ChatID)
 	assert.True(t, want.UpdatedAt.Equal(env.Result.UpdatedAt))
+
+	// Later, every date has moved on with the clock: the chat has waited as long.
+	later := chattest.NewServer(chattest.WithDefaultFixture(), chattest.WithClock(func() time.Time { return f.Now.Add(72 * time.Hour) }))
+	defer later.Close()
+	_, _, out = raw(t, later, "GET", fmt.Sprintf("/v2/businesses/200/chat?chatId=%d", want.ChatID), "key", "")
+	b, _ = json.Marshal(out)
+	require.NoError(t, json.Unmarshal(b, &env))
+	assert.Equal(t, 72*time.Hour, env.Result.UpdatedAt.Sub(want.UpdatedAt))
 
 	status, _, out = raw(t, srv, "GET", fmt.Sprintf("/v2/businesses/100/chat?chatId=%d", want.ChatID), "key", "")
 	assert.Equal(t, 404, status, "a chat of another business")

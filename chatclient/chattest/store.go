@@ -24,6 +24,9 @@ var DefaultFixture []byte
 
 // Fixture is the JSON form of a fake Market's data, as [WithFixture] reads it.
 type Fixture struct {
+	// Now, when set, is the moment the fixture's dates were written for: on loading,
+	// every date moves by the server's now minus Now, so that the data keeps its ages.
+	Now time.Time `json:"now,omitzero"`
 	// Businesses are the seller accounts and their data.
 	Businesses []FixtureBusiness `json:"businesses"`
 }
@@ -93,12 +96,15 @@ func (s *store) business(id int64) *business {
 	return b
 }
 
-func (s *store) load(data []byte) error {
+func (s *store) load(data []byte, now time.Time) error {
 	var f Fixture
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return fmt.Errorf("chattest: fixture: %w", err)
+	}
+	if !f.Now.IsZero() {
+		f.shift(now.Truncate(time.Second).Sub(f.Now))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -125,6 +131,23 @@ func (s *store) load(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// shift moves every date of the fixture by d.
+func (f *Fixture) shift(d time.Duration) {
+	for i := range f.Businesses {
+		b := &f.Businesses[i]
+		for j := range b.Chats {
+			b.Chats[j].CreatedAt = b.Chats[j].CreatedAt.Add(d)
+			b.Chats[j].UpdatedAt = b.Chats[j].UpdatedAt.Add(d)
+		}
+		for j := range b.Conversations {
+			for k := range b.Conversations[j].Messages {
+				m := &b.Conversations[j].Messages[k]
+				m.CreatedAt = m.CreatedAt.Add(d)
+			}
+		}
+	}
 }
 
 func (s *store) addChatLocked(businessID int64, c api.Chat) error {
