@@ -32,7 +32,10 @@ const (
 )
 
 // userAgent names the client and its version, from the build info.
-var userAgent = "ymchat/" + moduleVersion() + " (+https://github.com/ymchat/ymchat)"
+var (
+	userAgent      = "ymchat/" + moduleVersion() + " (+https://github.com/ymchat/ymchat)"
+	userAgentValue = []string{userAgent}
+)
 
 // moduleVersion is the version of this module in the running program's build.
 func moduleVersion() string {
@@ -58,20 +61,22 @@ func moduleVersion() string {
 // use, and its limits (requests in flight, quota pacing) are shared by every goroutine
 // using it: make one Client per token and share it.
 type Client struct {
-	server  string // the base URL, as the generated request builders take it
-	base    *url.URL
-	http    *http.Client
-	auth    Auth
-	policy  RetryPolicy
-	maxWait time.Duration
-	maxBody int
-	leases  Leases
-	quotas  Quotas
-	skew    atomic.Int64 // the Market's clock minus ours, from the latest Date header
-	logger  *slog.Logger
-	hook    func(RetryInfo)
-	clock   Clock
-	jitter  func(n int64) int64 // uniform in [0, n)
+	server string // the base URL, as the generated request builders take it
+	base   *url.URL
+	http   *http.Client
+	auth   Auth
+	// authValue is the auth header's value, built once: requests share it.
+	authValue []string
+	policy    RetryPolicy
+	maxWait   time.Duration
+	maxBody   int
+	leases    Leases
+	quotas    Quotas
+	skew      atomic.Int64 // the Market's clock minus ours, from the latest Date header
+	logger    *slog.Logger
+	hook      func(RetryInfo)
+	clock     Clock
+	jitter    func(n int64) int64 // uniform in [0, n)
 }
 
 // Option configures a [Client].
@@ -241,19 +246,20 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 		server += "/" // the builders resolve paths against it: keep a path prefix
 	}
 	c := &Client{
-		server:  server,
-		base:    base,
-		http:    hc,
-		auth:    auth,
-		policy:  s.policy,
-		maxWait: s.maxWait,
-		maxBody: MaxResponseBytes,
-		leases:  s.leases,
-		quotas:  s.quotas,
-		logger:  logger,
-		hook:    s.hook,
-		clock:   s.clock,
-		jitter:  rand.Int64N,
+		server:    server,
+		base:      base,
+		http:      hc,
+		auth:      auth,
+		authValue: []string{auth.value},
+		policy:    s.policy,
+		maxWait:   s.maxWait,
+		maxBody:   MaxResponseBytes,
+		leases:    s.leases,
+		quotas:    s.quotas,
+		logger:    logger,
+		hook:      s.hook,
+		clock:     s.clock,
+		jitter:    rand.Int64N,
 	}
 	c.skew.Store(skewUnknown)
 	return c, nil

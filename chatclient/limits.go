@@ -332,6 +332,21 @@ type parsedUntil struct {
 	t   time.Time
 }
 
+// lastDate remembers the last Date parsed: answers within the same second share it.
+var lastDate atomic.Pointer[parsedUntil]
+
+// parseDate reads an answer's Date header (an HTTP date).
+func parseDate(v string) (time.Time, error) {
+	if p := lastDate.Load(); p != nil && p.raw == v {
+		return p.t, nil
+	}
+	t, err := http.ParseTime(v)
+	if err == nil {
+		lastDate.Store(&parsedUntil{raw: v, t: t})
+	}
+	return t, err
+}
+
 func parseUntil(v string) (time.Time, error) {
 	if p := lastUntil.Load(); p != nil && p.raw == v {
 		return p.t, nil
@@ -346,7 +361,7 @@ func parseUntil(v string) (time.Time, error) {
 // rateLimit reads an answer's quota headers and notes the Market's clock from its Date.
 func (c *Client) rateLimit(h http.Header, now time.Time) RateLimit {
 	rl := parseRateLimit(h)
-	date, err := http.ParseTime(header(h, "Date"))
+	date, err := parseDate(header(h, "Date"))
 	if err == nil {
 		c.noteSkew(date.Sub(now))
 	} else {

@@ -91,11 +91,10 @@ func (c *Client) do(ctx context.Context, cl *call) (*answer, error) {
 			report = &rl
 		}
 		mnow := c.marketNow(now)
-		release := func() { done(report, mnow, false) }
 
 		d := decide(at.outcome, now)
 		if !d.retry {
-			release()
+			done(report, mnow, false)
 			c.logAttempt(cl, n, at, 0, "", nil)
 			return c.finish(cl, at)
 		}
@@ -103,20 +102,20 @@ func (c *Client) do(ctx context.Context, cl *call) (*answer, error) {
 		putBody(at.buf)
 		if cl.once && !d.refused && (at.wrote || at.status != 0) {
 			// The Market may have acted on this request: never send it again blindly.
-			release()
+			done(report, mnow, false)
 			c.logAttempt(cl, n, at, 0, "", last)
 			return nil, &ambiguousError{attempts: n, err: last}
 		}
 		wait := d.wait
 		if d.reason == WaitQuotaReset || d.reason == WaitRetryAfter {
 			if n >= c.policy.MaxAttempts || !c.canWait(ctx, now, wait) {
-				release()
+				done(report, mnow, false)
 				c.logAttempt(cl, n, at, 0, "", last)
 				return nil, c.rateLimitError(cl, at, wait, last)
 			}
 		} else {
 			if n >= c.policy.MaxAttempts {
-				release()
+				done(report, mnow, false)
 				c.logAttempt(cl, n, at, 0, "", last)
 				return nil, &RetryError{Operation: cl.op, Attempts: n, Err: last}
 			}
@@ -128,7 +127,7 @@ func (c *Client) do(ctx context.Context, cl *call) (*answer, error) {
 		}
 		c.logAttempt(cl, n, at, wait, d.reason, last)
 		if dl, ok := ctx.Deadline(); ok && !now.Add(wait).Before(dl) {
-			release()
+			done(report, mnow, false)
 			return nil, &RetryError{Operation: cl.op, Attempts: n, Err: last, Cause: context.DeadlineExceeded}
 		}
 		// After a parallel-limit 420 the request keeps its lease while it waits: a client
@@ -136,7 +135,7 @@ func (c *Client) do(ctx context.Context, cl *call) (*answer, error) {
 		if d.reason == WaitParallelLimit {
 			held = done(report, mnow, true)
 		} else {
-			release()
+			done(report, mnow, false)
 		}
 		if err := c.wait(ctx, RetryInfo{Operation: cl.op, BusinessID: cl.business, Attempt: n + 1, Wait: wait, Reason: d.reason, StatusCode: at.status, Err: last}); err != nil {
 			if held != nil {
@@ -173,8 +172,8 @@ func (c *Client) send(ctx context.Context, cl *call) attempt {
 	}
 	// The token goes on our own request only; CheckRedirect (see New) takes it off any
 	// redirect to another origin.
-	r.Header.Set(c.auth.header, c.auth.value)
-	r.Header.Set("User-Agent", userAgent)
+	r.Header[c.auth.header] = c.authValue // canonical keys; the slices are never written to
+	r.Header["User-Agent"] = userAgentValue
 	start := c.clock.Now()
 	resp, err := c.http.Do(r)
 	if err == nil {
