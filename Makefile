@@ -63,7 +63,7 @@ bench:
 	@# repetitions back to back).
 	$(GO) test -c -o $(BIN)/bench.test ./internal/bench
 	@rm -f bench.out
-	@for i in 1 2 3 4 5 6 7 8 9 10; do $(BIN)/bench.test -test.run '^$$' -test.bench 'CallOverhead' -test.benchmem | tee -a bench.out; done
+	@for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do $(BIN)/bench.test -test.run '^$$' -test.bench 'CallOverhead' -test.benchmem | tee -a bench.out; done
 	@for i in 1 2 3 4 5; do $(BIN)/bench.test -test.run '^$$' -test.bench 'Iterate|History' -test.benchmem | tee -a bench.out; done
 	$(BIN)/bench.test -test.run '^$$' -test.bench 'SendFile' -test.benchmem -test.benchtime 5x | tee -a bench.out
 	$(BIN)/bench.test -test.run '^$$' -test.bench 'Quota' -test.benchtime 1x | tee -a bench.out
@@ -84,5 +84,5 @@ ci: check-generated lint test fuzz-short
 
 ## bench-fleet: 4 OS processes on one key, shared Redis vs in-process limits, and Redis's overhead per call (timing-sensitive: not in ci)
 bench-fleet:
-	$(GO) test -run '^$$' -bench 'BenchmarkFleet' -benchtime 1x ./internal/fleet/
-	$(GO) test -run '^$$' -bench 'BenchmarkOverhead' ./chatclient/redislimit/
+	$(GO) test -run '^$$' -bench 'BenchmarkFleet' -benchtime 1x -count 3 ./internal/fleet/
+	$(GO) test -run '^$$' -bench 'BenchmarkOverhead' -count 5 ./chatclient/redislimit/

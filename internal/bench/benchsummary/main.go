@@ -158,7 +158,7 @@ func write(rep *report, header []string, cmdline string) {
 		header[i] = strings.Join(strings.Fields(header[i]), " ")
 	}
 	fmt.Fprintf(w, "# Benchmarks\n\nMade with `%s` on %s (%d cores), %s, %s.\n", cmdline, strings.Join(header, ", "), runtime.NumCPU(), runtime.Version(), time.Now().UTC().Format("2006-01-02"))
-	fmt.Fprintf(w, "Each figure is the median of the runs in the input (10 for the overhead, 5 for iteration, with\nbaseline and chatclient alternating); every comparison is against a\nbaseline measured in the same run. `make bench-check` fails when a goal is missed.\n\n")
+	fmt.Fprintf(w, "Each figure is the median of the runs in the input (20 for the overhead, 5 for iteration, 3 for the fleet, 5 for Redis, with\nbaseline and chatclient alternating); every comparison is against a\nbaseline measured in the same run. `make bench-check` fails when a goal is missed.\n\n")
 
 	fmt.Fprintf(w, "## 1. Per-call overhead\n\nchatclient against the honest floor: a hand-written `net/http` + `encoding/json` client\ndecoding into plain structs (no optional pointers, no validation, retries or limits), on\na loopback server that answers at once (so the client's own cost shows). The time ratio\nis the median of paired ratios (each chatclient run against the baseline run next to\nit). Goal: time ≤ 1.10× the floor, allocations ≤ 1.25× the floor's.\n\n")
 	fmt.Fprintf(w, "| operation | floor ns/op | chatclient ns/op | time ratio (paired) | floor allocs | chatclient allocs | alloc ratio | floor B/op | chatclient B/op | goal |\n|---|---|---|---|---|---|---|---|---|---|\n")
