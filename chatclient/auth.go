@@ -81,12 +81,11 @@ func keepTokenHome(base *url.URL, a Auth, next func(*http.Request, []*http.Reque
 			req.Header.Del(a.header)
 		}
 		if next != nil {
-			if err := next(req, via); err != nil && !errors.Is(err, http.ErrUseLastResponse) {
-				return &redirectError{err}
-			} else if err != nil {
-				return err
+			err := next(req, via)
+			if err != nil && !errors.Is(err, http.ErrUseLastResponse) {
+				err = &redirectError{err}
 			}
-			return nil
+			return err
 		}
 		if len(via) >= 10 {
 			return &redirectError{errors.New("stopped after 10 redirects")}

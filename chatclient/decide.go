@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -134,8 +135,7 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	var secs int64
-	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && fmt.Sprint(secs) == v {
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil && v[0] != '+' { // delta-seconds: digits only
 		if secs < 0 {
 			return 0, false
 		}

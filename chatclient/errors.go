@@ -328,10 +328,7 @@ func (e *NetworkError) Unwrap() error { return e.Err }
 // ambiguousError is what the request path returns for a call sent once (a message, a
 // file) whose attempt failed after the request may have reached the Market. The
 // conversation methods settle it by reading the chat's history.
-type ambiguousError struct {
-	attempts int
-	err      error
-}
+type ambiguousError struct{ err error }
 
 func (e *ambiguousError) Error() string { return e.err.Error() }
 func (e *ambiguousError) Unwrap() error { return e.err }

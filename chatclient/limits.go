@@ -194,10 +194,6 @@ type window struct {
 	released  chan struct{} // closed when a reservation is given back; nil if nobody waits
 }
 
-func (w *window) rateLimit() RateLimit {
-	return RateLimit{Limit: w.limit, Remaining: w.remaining, Until: w.until}
-}
-
 func (q *localQuotas) Reserve(_ context.Context, k QuotaKey, now time.Time) (Reservation, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -265,7 +261,7 @@ func (q *localQuotas) Snapshot(_ context.Context, k QuotaKey, now time.Time) (Ra
 	if w == nil || !w.until.After(now) {
 		return RateLimit{Limit: -1, Remaining: -1}, false
 	}
-	return w.rateLimit(), true
+	return RateLimit{Limit: w.limit, Remaining: w.remaining, Until: w.until}, true
 }
 
 // sweep frees the windows that are over and hold no request, once every len(m) calls:

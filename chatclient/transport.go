@@ -44,7 +44,6 @@ type call struct {
 // answer is a 2xx answer whose body has been read into a pooled buffer.
 type answer struct {
 	status int
-	header http.Header
 	buf    *bytes.Buffer
 }
 
@@ -104,7 +103,7 @@ func (c *Client) do(ctx context.Context, cl *call) (*answer, error) {
 			// The Market may have acted on this request: never send it again blindly.
 			done(report, mnow, false)
 			c.logAttempt(cl, n, at, 0, "", last)
-			return nil, &ambiguousError{attempts: n, err: last}
+			return nil, &ambiguousError{err: last}
 		}
 		wait := d.wait
 		if d.reason == WaitQuotaReset || d.reason == WaitRetryAfter {
@@ -149,7 +148,7 @@ func (c *Client) do(ctx context.Context, cl *call) (*answer, error) {
 // finish turns an attempt that is not retried into the call's result.
 func (c *Client) finish(cl *call, at attempt) (*answer, error) {
 	if at.err == nil && at.bodyErr == nil && at.status >= 200 && at.status <= 299 {
-		return &answer{status: at.status, header: at.header, buf: at.buf}, nil
+		return &answer{status: at.status, buf: at.buf}, nil
 	}
 	err := c.attemptError(cl, at)
 	putBody(at.buf)
