@@ -55,6 +55,12 @@ type Reservation struct {
 	Until time.Time
 	// Released, when not OK and Until is zero, is closed when a reservation is given
 	// back. Nil means ask again after a short pause.
+	//
+	// With Until set, a store shared by several processes may also give a Released:
+	// closed when it is worth asking again before Until. The client's estimate of the
+	// Market's clock may lag by up to about a second (the Date header has whole
+	// seconds), while another process may already have seen the reset and recorded the
+	// new window. The client then asks again, and otherwise waits until Until.
 	Released <-chan struct{}
 }
 

@@ -217,6 +217,7 @@ type done func(report *RateLimit, now time.Time, keep bool) (lease func())
 // once with a *RateLimitError, sending nothing.
 func (c *Client) admit(ctx context.Context, key QuotaKey, n int, held func()) (done, error) {
 	adm, oneStep := c.leases.(Admitter)
+	var paced time.Time // the reset the hook was last told of
 	for {
 		now := c.clock.Now()
 		var r Reservation
@@ -272,10 +273,43 @@ func (c *Client) admit(ctx context.Context, key QuotaKey, n int, held func()) (d
 			return nil, &RateLimitError{Operation: key.Operation, BusinessID: key.BusinessID, Limit: r.Limit, Remaining: 0,
 				Until: r.Until, RetryAfter: wait}
 		}
-		if err := c.wait(ctx, RetryInfo{Operation: key.Operation, BusinessID: key.BusinessID, Attempt: n, Wait: wait, Reason: WaitQuotaPacing}); err != nil {
+		info := RetryInfo{Operation: key.Operation, BusinessID: key.BusinessID, Attempt: n, Wait: wait, Reason: WaitQuotaPacing}
+		if r.Released == nil {
+			if err := c.wait(ctx, info); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		// A shared store may learn of the reset from another process first: ask again
+		// when it says so. The hook hears of each window's wait once.
+		if !r.Until.Equal(paced) {
+			paced = r.Until
+			if c.hook != nil {
+				c.hook(info)
+			}
+		}
+		if err := c.sleepUntilReleased(ctx, wait, r.Released); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// sleepUntilReleased sleeps for d on the client's clock, ending early when released
+// is closed; it returns ctx's error if ctx ends first.
+func (c *Client) sleepUntilReleased(ctx context.Context, d time.Duration, released <-chan struct{}) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-released:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	if err := c.clock.Sleep(sctx, d); err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return nil
 }
 
 // twoSteps gives back a reservation and a lease taken through the two seams.

@@ -59,8 +59,10 @@ func TestAdmitSharedAcrossProcesses(t *testing.T) {
 	report := &chatclient.RateLimit{Limit: 1 << 20, Remaining: 1 << 19, Until: now.Add(time.Hour)}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	var limiters []*redislimit.Limiter
 	for range procs {
 		l := limiter(t, client(t))
+		limiters = append(limiters, l)
 		for range workers {
 			wg.Add(1)
 			go func() {
@@ -105,6 +107,9 @@ func TestAdmitSharedAcrossProcesses(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	for _, l := range limiters {
+		l.Flush()
+	}
 	if p := peak.Load(); p != 4 {
 		t.Fatalf("peak in flight %d, want 4", p)
 	}
@@ -178,6 +183,8 @@ func TestAdmitBusyTakesNothing(t *testing.T) {
 	for _, d := range dones {
 		d(ctx, nil, now, false)
 	}
+	a.Flush() // the ends held back, as Close would send them
+	b.Flush()
 	if n := zcard(t, rdb, prefix(t)+"{100}:leases"); n != 0 {
 		t.Fatalf("%d leases left", n)
 	}
@@ -222,6 +229,7 @@ func TestAdmitRefusedSpentQuotaTakesNothing(t *testing.T) {
 		t.Fatalf("admit after the reset: %+v", ad)
 	}
 	ad.Done(ctx, &chatclient.RateLimit{Limit: 1000, Remaining: 999, Until: until.Add(time.Hour)}, until, false)
+	b.Flush() // another process sees b's end once b has sent it
 	if rl, ok := a.Snapshot(ctx, getChat, until); !ok || rl.Remaining != 999 {
 		t.Fatalf("snapshot of the new window: %+v %v", rl, ok)
 	}
@@ -249,6 +257,7 @@ func TestAdmitRefusedHeldByReservations(t *testing.T) {
 		t.Fatalf("%d leases, want 1", n)
 	}
 	held.Done(ctx, nil, now, false)
+	a.Flush()
 	ad = admit(t, ctx, b, getChat, now)
 	if !ad.OK {
 		t.Fatalf("admit after the release: %+v", ad)
@@ -389,6 +398,7 @@ func TestAdmitRedisDownFallback(t *testing.T) {
 		admit(t, ctx, l, getChat, now).Done(ctx, nil, now, false)
 		return !l.Degraded()
 	})
+	l.Flush()
 	n0 := zcard(t, rdb, leases)
 	ad := admit(t, ctx, l, getChat, now)
 	if n := zcard(t, rdb, leases); n != n0+1 {

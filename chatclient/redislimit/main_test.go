@@ -41,8 +41,37 @@ func client(t testing.TB) *redis.Client {
 	return c
 }
 
-// prefix is a key prefix of t's own.
-func prefix(t testing.TB) string { return "test:" + t.Name() + ":" }
+// prefix is a key prefix of t's own. The keys a run of t left (go test -count) are
+// deleted first.
+func prefix(t testing.TB) string {
+	p := "test:" + t.Name() + ":"
+	cleared.Do(t, func() {
+		c := redis.NewClient(&redis.Options{Addr: shared.Addr})
+		defer c.Close()
+		ctx := context.Background()
+		if keys, err := c.Keys(ctx, p+"*").Result(); err == nil && len(keys) > 0 {
+			c.Del(ctx, keys...)
+		}
+	})
+	return p
+}
+
+// cleared runs a function once per test run.
+var cleared = &onceSet{done: map[testing.TB]bool{}}
+
+type onceSet struct {
+	mu   sync.Mutex
+	done map[testing.TB]bool
+}
+
+func (o *onceSet) Do(key testing.TB, f func()) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.done[key] {
+		o.done[key] = true
+		f()
+	}
+}
 
 // limiter returns a Limiter with t's prefix, closed when t ends.
 func limiter(t testing.TB, rdb redis.UniversalClient, opts ...redislimit.Option) *redislimit.Limiter {

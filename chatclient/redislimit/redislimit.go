@@ -15,8 +15,15 @@
 // A Limiter given to both WithLeases and WithQuotas is also a [chatclient.Admitter]:
 // the client admits a call with one script that takes the lease and the reservation
 // together (Admit) and ends it with one that gives both back and records the answer's
-// quota report (Done): two Redis round trips per call (plus a renewal every third of
-// the lease TTL for a long request). Through the two seams apart (Acquire, Reserve,
+// quota report (Done): two scripts per call (plus a renewal every third of the lease
+// TTL for a long request). Done does not wait for Redis: the end of a call is held
+// back in the process for at most half a millisecond, and goes in the same round trip
+// as the next Admit of that business, ahead of it (a pipeline), or, when no Admit
+// comes, on its own with every other end that waits. So a client that calls again at
+// once pays one round trip per call, and Done returns without waiting for Redis. What a process ended is always applied before what it asks next (an Admit,
+// Acquire, Reserve or Snapshot of the business sends or waits for the ends before it);
+// other processes see it within that half millisecond. Close sends what is held back;
+// Flush sends it at once. Through the two seams apart (Acquire, Reserve,
 // Release and the lease's release) a call costs four; the client still takes that
 // path for a retry that keeps its slot through a parallel-limit backoff (Done then
 // gives back the reservation only; Reserve and Release serve the next attempt, and
@@ -223,6 +230,14 @@ type Limiter struct {
 	resMu sync.Mutex
 	held  map[chatclient.QuotaKey][]string // this process's reservations; "" for a local one
 
+	qmu          sync.Mutex
+	pending      map[int64]*pending // ends of calls waiting for Redis, by business (deferred.go)
+	flushTimer   *time.Timer        // sends them after releaseDelay
+	releaseDelay time.Duration      // the constant; tests set it
+	qclosed      bool
+	// scriptsLoaded is set once the scripts a pipeline runs are known to be in Redis.
+	scriptsLoaded atomic.Bool
+
 	wg sync.WaitGroup // renewals and clean-ups in progress
 }
 
@@ -268,6 +283,9 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Limiter, error) {
 		leases:      make(map[*lease]struct{}),
 		wake:        make(chan struct{}),
 		held:        make(map[chatclient.QuotaKey][]string),
+		pending:     make(map[int64]*pending),
+
+		releaseDelay: releaseDelay,
 	}, nil
 }
 
@@ -283,10 +301,12 @@ func honoursDeadlines(rdb redis.UniversalClient) bool {
 	return true
 }
 
-// Close stops the renewal of the leases still held and waits for the Limiter's
-// background work to end. It releases nothing: leases still held expire within the
-// lease TTL. Close does not close rdb.
+// Close sends the ends of calls this process still holds back (see Flush), stops the
+// renewal of the leases still held and waits for the Limiter's background work to end.
+// Leases of calls still running are not released: they expire within the lease TTL.
+// Close does not close rdb.
 func (l *Limiter) Close() error {
+	l.closeQueue()
 	l.mu.Lock()
 	l.closed = true
 	for le := range l.leases {
@@ -394,6 +414,7 @@ func (l *Limiter) Acquire(ctx context.Context, businessID int64) (func(), error)
 		if !use {
 			return l.localLeases.Acquire(ctx, businessID)
 		}
+		l.flushBusiness(ctx, businessID)
 		l.mu.Lock()
 		wake := l.wake
 		l.mu.Unlock()
@@ -507,17 +528,27 @@ func (le *lease) release() {
 // end stops the lease's renewal, runs give (the Redis call that gives the slot back),
 // and wakes the waiters of this process; once.
 func (le *lease) end(give func() error) {
+	if !le.detach() {
+		return
+	}
+	if err := give(); err != nil {
+		le.l.cfg.logger.Debug("redislimit: lease release failed; it expires by itself", "key", le.key, "error", err.Error())
+	}
+	le.l.kick()
+}
+
+// detach stops the lease's renewal and forgets it, the first time only: it reports
+// whether this was the first time (the caller then gives the slot back).
+func (le *lease) detach() (first bool) {
 	le.once.Do(func() {
+		first = true
 		l := le.l
 		l.mu.Lock()
 		delete(l.leases, le)
 		le.stopRenewal()
 		l.mu.Unlock()
-		if err := give(); err != nil {
-			l.cfg.logger.Debug("redislimit: lease release failed; it expires by itself", "key", le.key, "error", err.Error())
-		}
-		l.kick()
 	})
+	return first
 }
 
 // kick wakes whoever waits on l.wake.
@@ -561,10 +592,18 @@ func (l *Limiter) Admit(ctx context.Context, key chatclient.QuotaKey, now time.T
 	}
 	keys := append(l.quotaKeys(key), l.leaseKey(key.BusinessID))
 	id := l.newID()
+	// The ends of this business's calls held back go first, in the same round trip:
+	// what this process ended before is applied before it asks again.
+	ops, ahead, mine := l.take(key.BusinessID)
+	await(ahead)
+	call := &scriptCall{script: admitScript, keys: keys, args: []any{now.UnixMilli(), id, l.cfg.reservationTTL.Milliseconds(),
+		l.cfg.max, l.cfg.leaseTTL.Milliseconds()}}
 	octx, cancel := l.opContext(ctx)
-	v, err := admitScript.Run(octx, l.rdb, keys, now.UnixMilli(), id, l.cfg.reservationTTL.Milliseconds(),
-		l.cfg.max, l.cfg.leaseTTL.Milliseconds()).Int64Slice()
+	errs := l.pipeline(octx, ops, call)
 	cancel()
+	l.landed(key.BusinessID, mine)
+	l.noteDones(ops, errs)
+	v, err := call.cmd.Int64Slice()
 	if err == nil && len(v) != 3 {
 		err = fmt.Errorf("redislimit: admit script answered %v", v)
 	}
@@ -583,6 +622,7 @@ func (l *Limiter) Admit(ctx context.Context, key chatclient.QuotaKey, now time.T
 		r := chatclient.Reservation{Limit: v[1]}
 		if v[2] != 0 {
 			r.Until = time.UnixMilli(v[2])
+			r.Released = resetWake(r.Until.Sub(now))
 		} else {
 			// Reservations in flight hold what is left: ask again when one is back.
 			r.Released = l.pollWake()
@@ -600,11 +640,11 @@ func (l *Limiter) Admit(ctx context.Context, key chatclient.QuotaKey, now time.T
 				releaseSlot = le.release
 				return
 			}
-			le.end(func() error {
-				err := l.runDone(ctx, keys, id, report, now, id)
-				l.doneErr(ctx, key, report, now, err)
-				return err
-			})
+			// The slot and the reservation go back with this process's next Admit of
+			// the business, or after releaseDelay (see deferred.go).
+			if le.detach() {
+				l.hold(l.doneOp(ctx, key, keys, id, report, now, id))
+			}
 		})
 		return releaseSlot
 	}
@@ -615,16 +655,25 @@ func (l *Limiter) Admit(ctx context.Context, key chatclient.QuotaKey, now time.T
 	return a, nil
 }
 
-// runDone runs doneScript: it gives back the reservation id of the quota at keys[0:2]
-// recording report, and the lease leaseID at keys[2] unless leaseID is "".
-func (l *Limiter) runDone(ctx context.Context, keys []string, id string, report *chatclient.RateLimit, now time.Time, leaseID string) error {
-	args := []any{id, now.UnixMilli(), "0", -1, -1, 0, windowSlack.Milliseconds(), leaseID}
+// doneOp is doneScript's call that gives back the reservation id of the quota at
+// keys[0:2] recording report, and the lease leaseID at keys[2] unless leaseID is "".
+func (l *Limiter) doneOp(ctx context.Context, key chatclient.QuotaKey, keys []string, id string, report *chatclient.RateLimit, now time.Time, leaseID string) *doneOp {
+	op := &doneOp{ctx: context.WithoutCancel(ctx), key: key, now: now, keys: keys,
+		args: []any{id, now.UnixMilli(), "0", -1, -1, 0, windowSlack.Milliseconds(), leaseID}}
 	if report != nil {
-		args[2], args[3], args[4], args[5] = "1", report.Limit, report.Remaining, report.Until.UnixMilli()
+		r := *report
+		op.report = &r
+		op.args[2], op.args[3], op.args[4], op.args[5] = "1", r.Limit, r.Remaining, r.Until.UnixMilli()
 	}
+	return op
+}
+
+// runDone runs doneOp's call now.
+func (l *Limiter) runDone(ctx context.Context, keys []string, id string, report *chatclient.RateLimit, now time.Time, leaseID string) error {
+	op := l.doneOp(ctx, chatclient.QuotaKey{}, keys, id, report, now, leaseID)
 	octx, cancel := l.opContext(ctx)
 	defer cancel()
-	err := doneScript.Run(octx, l.rdb, keys, args...).Err()
+	err := doneScript.Run(octx, l.rdb, keys, op.args...).Err()
 	if errors.Is(err, redis.Nil) {
 		err = nil
 	}
@@ -690,6 +739,32 @@ func (l *Limiter) pollWake() <-chan struct{} {
 	return l.wake
 }
 
+// resetLead is how long before a spent window's estimated reset a waiting caller starts
+// asking again: a caller's estimate of the Market's clock may lag by up to about a
+// second (Date headers have whole seconds), and whichever process of the fleet passes
+// the reset first records the new window for all.
+const resetLead = 1200 * time.Millisecond
+
+// maxResetWake bounds the waits resetWake serves; a longer one gets no channel (the
+// client waits it out, or refuses a wait past its budget).
+const maxResetWake = 2 * time.Minute
+
+// resetWake returns, for a caller that must wait d for a spent window's reset, a
+// channel closed when it should ask again: resetLead before the reset, or, within
+// it, after a short jittered pause.
+func resetWake(d time.Duration) <-chan struct{} {
+	if d > maxResetWake {
+		return nil
+	}
+	after := d - resetLead
+	if after <= 0 {
+		after = minPoll + rand.N(admitPoll-minPoll+1)
+	}
+	ch := make(chan struct{})
+	time.AfterFunc(after, func() { close(ch) })
+	return ch
+}
+
 // quotaKeys names key's window and reservations. They carry the business's hash tag,
 // as its leases do, so that one script may touch the leases and a quota (Redis
 // Cluster runs a script only on keys of one hash slot).
@@ -728,6 +803,7 @@ func (l *Limiter) popHeld(k chatclient.QuotaKey) (id string, ok bool) {
 func (l *Limiter) Reserve(ctx context.Context, key chatclient.QuotaKey, now time.Time) (chatclient.Reservation, error) {
 	use, probe := l.useRedis()
 	if use {
+		l.flushBusiness(ctx, key.BusinessID)
 		id := l.newID()
 		octx, cancel := l.opContext(ctx)
 		v, err := reserveScript.Run(octx, l.rdb, l.quotaKeys(key), now.UnixMilli(), id, l.cfg.reservationTTL.Milliseconds()).Int64Slice()
@@ -742,6 +818,7 @@ func (l *Limiter) Reserve(ctx context.Context, key chatclient.QuotaKey, now time
 				l.pushHeld(key, id)
 			} else if v[2] != 0 {
 				r.Until = time.UnixMilli(v[2])
+				r.Released = resetWake(r.Until.Sub(now))
 			}
 			return r, nil
 		}
@@ -794,6 +871,7 @@ func (l *Limiter) Release(ctx context.Context, key chatclient.QuotaKey, report *
 func (l *Limiter) Snapshot(ctx context.Context, key chatclient.QuotaKey, now time.Time) (chatclient.RateLimit, bool) {
 	use, probe := l.useRedis()
 	if use {
+		l.flushBusiness(ctx, key.BusinessID)
 		octx, cancel := l.opContext(ctx)
 		v, err := l.rdb.HMGet(octx, l.quotaKeys(key)[0], "until", "remaining", "limit").Result()
 		cancel()
