@@ -107,7 +107,7 @@ func (c *Client) CreateChat(ctx context.Context, businessID int64, about Subject
 		return 0, err
 	}
 	var env api.CreateChatEnvelope
-	if err := c.decode(OpCreateChat, a, &env); err != nil {
+	if err := c.decode(OpCreateChat, &a, &env); err != nil {
 		return 0, err
 	}
 	if env.Result.ChatID < 1 {
@@ -133,7 +133,7 @@ func (c *Client) GetChat(ctx context.Context, businessID, chatID int64) (Chat, e
 		return Chat{}, err
 	}
 	var env api.GetChatEnvelope
-	if err := c.decode(OpGetChat, a, &env); err != nil {
+	if err := c.decode(OpGetChat, &a, &env); err != nil {
 		return Chat{}, err
 	}
 	if env.Result.ChatID < 1 {
@@ -180,7 +180,7 @@ func (c *Client) listChats(ctx context.Context, businessID int64, body api.GetCh
 		return nil, err
 	}
 	var env api.GetChatsEnvelope
-	if err := c.decode(OpGetChats, a, &env); err != nil {
+	if err := c.decode(OpGetChats, &a, &env); err != nil {
 		return nil, err
 	}
 	res := &env.Result

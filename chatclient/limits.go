@@ -116,22 +116,31 @@ type localLeases struct {
 }
 
 func (l *localLeases) Acquire(ctx context.Context, business int64) (func(), error) {
-	if err := ctx.Err(); err != nil {
+	if _, err := l.acquire(ctx, business); err != nil {
 		return nil, err
 	}
-	release := func() { l.release(business) }
+	return func() { l.release(business) }, nil
+}
+
+// acquire takes a slot of business, waiting while all are taken (waited says whether
+// it did); release gives it back. The client calls these directly: no closure to
+// allocate per call.
+func (l *localLeases) acquire(ctx context.Context, business int64) (waited bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
 	l.mu.Lock()
 	if n := l.taken[business]; n < l.max {
 		l.taken[business] = n + 1
 		l.mu.Unlock()
-		return release, nil
+		return false, nil
 	}
 	ch := make(chan struct{})
 	l.waiters[business] = append(l.waiters[business], ch)
 	l.mu.Unlock()
 	select {
 	case <-ch:
-		return release, nil
+		return true, nil
 	case <-ctx.Done():
 		l.mu.Lock()
 		ws := l.waiters[business]
@@ -139,13 +148,13 @@ func (l *localLeases) Acquire(ctx context.Context, business int64) (func(), erro
 			if w == ch {
 				l.dropWaiter(business, ws, i)
 				l.mu.Unlock()
-				return nil, ctx.Err()
+				return true, ctx.Err()
 			}
 		}
 		l.mu.Unlock()
 		// Handed a slot as the context ended: pass it on.
 		l.release(business)
-		return nil, ctx.Err()
+		return true, ctx.Err()
 	}
 }
 

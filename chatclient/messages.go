@@ -134,7 +134,7 @@ func (c *Client) listMessages(ctx context.Context, businessID, chatID, fromID in
 		return nil, err
 	}
 	var env api.GetChatHistoryEnvelope
-	if err := c.decode(OpGetChatHistory, a, &env); err != nil {
+	if err := c.decode(OpGetChatHistory, &a, &env); err != nil {
 		return nil, err
 	}
 	res := &env.Result
@@ -199,7 +199,7 @@ func (c *Client) GetMessage(ctx context.Context, businessID, chatID, messageID i
 		return Message{}, err
 	}
 	var env api.GetChatMessageEnvelope
-	if err := c.decode(OpGetChatMessage, a, &env); err != nil {
+	if err := c.decode(OpGetChatMessage, &a, &env); err != nil {
 		return Message{}, err
 	}
 	if env.Result.MessageID < 1 {

@@ -67,23 +67,24 @@ type attempt struct {
 	buf   *bytes.Buffer // the body, for a status (nil after a transport error)
 	wrote bool          // the request's headers left this process
 	took  time.Duration
+	end   time.Time // when the attempt ended, on the client's clock
 }
 
 // do runs one call to the end: admit (an in-flight lease and a place in the quota),
 // send, read the answer, classify it, and retry or return. It returns a 2xx answer, or
 // the call's error: an *APIError, *RateLimitError, *RetryError, *ResponseError,
 // *NetworkError, an ambiguous failure of a once call, or the context's error.
-func (c *Client) do(ctx context.Context, cl *call) (*answer, error) {
+func (c *Client) do(ctx context.Context, cl *call) (answer, error) {
 	key := QuotaKey{BusinessID: cl.business, Operation: cl.op}
 	var held func() // an in-flight lease kept through a parallel-limit backoff
 	for n := 1; ; n++ {
-		done, err := c.admit(ctx, key, n, held)
+		took, err := c.admit(ctx, key, n, held)
 		if err != nil {
-			return nil, err
+			return answer{}, err
 		}
 		held = nil
 		at := c.send(ctx, cl)
-		now := c.clock.Now()
+		now := at.end
 		var report *RateLimit
 		if at.status != 0 {
 			rl := c.rateLimit(at.header, now)
@@ -93,30 +94,30 @@ func (c *Client) do(ctx context.Context, cl *call) (*answer, error) {
 
 		d := decide(at.outcome, now)
 		if !d.retry {
-			done(report, mnow, false)
+			took.end(report, mnow, false)
 			c.logAttempt(cl, n, at, 0, "", nil)
-			return c.finish(cl, at)
+			return c.finish(cl, &at)
 		}
 		last := c.attemptError(cl, at)
 		putBody(at.buf)
 		if cl.once && !d.refused && (at.wrote || at.status != 0) {
 			// The Market may have acted on this request: never send it again blindly.
-			done(report, mnow, false)
+			took.end(report, mnow, false)
 			c.logAttempt(cl, n, at, 0, "", last)
-			return nil, &ambiguousError{err: last}
+			return answer{}, &ambiguousError{err: last}
 		}
 		wait := d.wait
 		if d.reason == WaitQuotaReset || d.reason == WaitRetryAfter {
 			if n >= c.policy.MaxAttempts || !c.canWait(ctx, now, wait) {
-				done(report, mnow, false)
+				took.end(report, mnow, false)
 				c.logAttempt(cl, n, at, 0, "", last)
-				return nil, c.rateLimitError(cl, at, wait, last)
+				return answer{}, c.rateLimitError(cl, at, wait, last)
 			}
 		} else {
 			if n >= c.policy.MaxAttempts {
-				done(report, mnow, false)
+				took.end(report, mnow, false)
 				c.logAttempt(cl, n, at, 0, "", last)
-				return nil, &RetryError{Operation: cl.op, Attempts: n, Err: last}
+				return answer{}, &RetryError{Operation: cl.op, Attempts: n, Err: last}
 			}
 			b := c.policy.Backoff
 			if d.reason == WaitParallelLimit {
@@ -126,33 +127,33 @@ func (c *Client) do(ctx context.Context, cl *call) (*answer, error) {
 		}
 		c.logAttempt(cl, n, at, wait, d.reason, last)
 		if dl, ok := ctx.Deadline(); ok && !now.Add(wait).Before(dl) {
-			done(report, mnow, false)
-			return nil, &RetryError{Operation: cl.op, Attempts: n, Err: last, Cause: context.DeadlineExceeded}
+			took.end(report, mnow, false)
+			return answer{}, &RetryError{Operation: cl.op, Attempts: n, Err: last, Cause: context.DeadlineExceeded}
 		}
 		// After a parallel-limit 420 the request keeps its lease while it waits: a client
 		// the Market finds too eager sends fewer requests at once, not the same number.
 		if d.reason == WaitParallelLimit {
-			held = done(report, mnow, true)
+			held = took.end(report, mnow, true)
 		} else {
-			done(report, mnow, false)
+			took.end(report, mnow, false)
 		}
 		if err := c.wait(ctx, RetryInfo{Operation: cl.op, BusinessID: cl.business, Attempt: n + 1, Wait: wait, Reason: d.reason, StatusCode: at.status, Err: last}); err != nil {
 			if held != nil {
 				held()
 			}
-			return nil, &RetryError{Operation: cl.op, Attempts: n, Err: last, Cause: err}
+			return answer{}, &RetryError{Operation: cl.op, Attempts: n, Err: last, Cause: err}
 		}
 	}
 }
 
 // finish turns an attempt that is not retried into the call's result.
-func (c *Client) finish(cl *call, at attempt) (*answer, error) {
+func (c *Client) finish(cl *call, at *attempt) (answer, error) {
 	if at.err == nil && at.bodyErr == nil && at.status >= 200 && at.status <= 299 {
-		return &answer{status: at.status, buf: at.buf}, nil
+		return answer{status: at.status, buf: at.buf}, nil
 	}
-	err := c.attemptError(cl, at)
+	err := c.attemptError(cl, *at)
 	putBody(at.buf)
-	return nil, err
+	return answer{}, err
 }
 
 // send makes attempt n of the call and reads its answer.
@@ -164,9 +165,11 @@ func (c *Client) send(ctx context.Context, cl *call) attempt {
 		at.err = err
 		return at
 	}
+	var wrote *bool // only a once call traces whether its headers left (at stays on the stack)
 	if cl.once {
+		wrote = new(bool)
 		r = r.WithContext(httptrace.WithClientTrace(r.Context(), &httptrace.ClientTrace{
-			WroteHeaders: func() { at.wrote = true },
+			WroteHeaders: func() { *wrote = true },
 		}))
 	}
 	// The token goes on our own request only; CheckRedirect (see New) takes it off any
@@ -180,7 +183,11 @@ func (c *Client) send(ctx context.Context, cl *call) attempt {
 		at.buf, at.bodyErr = readBody(resp, c.maxBody)
 	}
 	at.err = err
-	at.took = c.clock.Now().Sub(start)
+	at.end = c.clock.Now()
+	at.took = at.end.Sub(start)
+	if wrote != nil {
+		at.wrote = *wrote
+	}
 	return at
 }
 
@@ -203,10 +210,52 @@ func replay(ctx context.Context, req *http.Request, used bool) (*http.Request, e
 	return r, nil
 }
 
-// done gives back what admit took for an attempt: the reservation in the quota,
-// recording report (nil when there was no answer), and the in-flight lease, unless
-// keep: then it returns the func that gives the lease back later. It is called once.
-type done func(report *RateLimit, now time.Time, keep bool) (lease func())
+// admitted is what admit took for an attempt: an in-flight lease and a place in the
+// quota, given back by end. A plain struct, not a closure: the everyday path (the
+// client's own in-process limits) allocates nothing to admit a call.
+type admitted struct {
+	c     *Client
+	ctx   context.Context
+	key   QuotaKey
+	local *localLeases // the lease is a slot of these, when they are the client's own
+	lease func()       // otherwise the lease's release, from Leases.Acquire
+	// adm, from an Admitter, gives back the lease and the reservation together.
+	adm func(ctx context.Context, report *RateLimit, now time.Time, keep bool) func()
+}
+
+// end gives back the reservation, recording report (nil when there was no answer),
+// and the lease, unless keep: then it returns the func that gives the lease back
+// later. It is called once.
+func (a admitted) end(report *RateLimit, now time.Time, keep bool) (lease func()) {
+	if a.adm != nil {
+		return a.adm(a.ctx, escaped(report), now, keep)
+	}
+	if q, ok := a.c.quotas.(*localQuotas); ok {
+		q.Release(a.ctx, a.key, report, now) // keeps nothing of report: it stays on the caller's stack
+	} else {
+		a.c.quotas.Release(a.ctx, a.key, escaped(report), now)
+	}
+	switch {
+	case a.local == nil && keep:
+		return a.lease
+	case a.local == nil:
+		a.lease()
+	case keep:
+		return func() { a.local.release(a.key.BusinessID) }
+	default:
+		a.local.release(a.key.BusinessID)
+	}
+	return nil
+}
+
+// escaped is a copy of r (nil for nil) for a callee that may keep it.
+func escaped(r *RateLimit) *RateLimit {
+	if r == nil {
+		return nil
+	}
+	cp := *r
+	return &cp
+}
 
 // admit takes an in-flight lease of the business (unless held, a lease kept through a
 // parallel-limit backoff, is given) and a place in the operation's quota. The lease
@@ -215,8 +264,9 @@ type done func(report *RateLimit, now time.Time, keep bool) (lease func())
 // both in one step. While the quota is known to be spent, admit gives the lease back
 // and waits for the reset when that fits the caller's budget, and otherwise fails at
 // once with a *RateLimitError, sending nothing.
-func (c *Client) admit(ctx context.Context, key QuotaKey, n int, held func()) (done, error) {
+func (c *Client) admit(ctx context.Context, key QuotaKey, n int, held func()) (admitted, error) {
 	adm, oneStep := c.leases.(Admitter)
+	local, _ := c.leases.(*localLeases)
 	var paced time.Time // the reset the hook was last told of
 	for {
 		now := c.clock.Now()
@@ -225,58 +275,70 @@ func (c *Client) admit(ctx context.Context, key QuotaKey, n int, held func()) (d
 		case held != nil:
 			var err error
 			if r, err = c.quotas.Reserve(ctx, key, c.marketNow(now)); err == nil && r.OK {
-				return c.twoSteps(ctx, key, held), nil
+				return admitted{c: c, ctx: ctx, key: key, lease: held}, nil
 			}
 			held()
 			held = nil
 			if err != nil {
-				return nil, err
+				return admitted{}, err
 			}
 		case oneStep:
 			a, err := adm.Admit(ctx, key, c.marketNow(now))
 			if err != nil {
-				return nil, err
+				return admitted{}, err
 			}
 			if a.OK {
-				return func(report *RateLimit, now time.Time, keep bool) func() { return a.Done(ctx, report, now, keep) }, nil
+				return admitted{ctx: ctx, adm: a.Done}, nil
 			}
 			if a.Busy {
 				if err := c.awaitRelease(ctx, a.Released); err != nil {
-					return nil, err
+					return admitted{}, err
 				}
 				continue
 			}
 			r = a.Reservation
 		default:
-			release, err := c.leases.Acquire(ctx, key.BusinessID)
-			if err != nil {
-				return nil, err
+			took := admitted{c: c, ctx: ctx, key: key, local: local}
+			waited, err := true, error(nil)
+			if local != nil {
+				waited, err = local.acquire(ctx, key.BusinessID)
+			} else {
+				took.lease, err = c.leases.Acquire(ctx, key.BusinessID)
 			}
-			now = c.clock.Now()
+			if err != nil {
+				return admitted{}, err
+			}
+			if waited {
+				now = c.clock.Now()
+			}
 			if r, err = c.quotas.Reserve(ctx, key, c.marketNow(now)); err == nil && r.OK {
-				return c.twoSteps(ctx, key, release), nil
+				return took, nil
 			}
-			release()
+			if local != nil {
+				local.release(key.BusinessID)
+			} else {
+				took.lease()
+			}
 			if err != nil {
-				return nil, err
+				return admitted{}, err
 			}
 		}
 		if r.Until.IsZero() {
 			// Requests in flight hold what is left of the quota: wait for an answer.
 			if err := c.awaitRelease(ctx, r.Released); err != nil {
-				return nil, err
+				return admitted{}, err
 			}
 			continue
 		}
 		wait := r.Until.Sub(c.marketNow(now))
 		if !c.canWait(ctx, now, wait) {
-			return nil, &RateLimitError{Operation: key.Operation, BusinessID: key.BusinessID, Limit: r.Limit, Remaining: 0,
+			return admitted{}, &RateLimitError{Operation: key.Operation, BusinessID: key.BusinessID, Limit: r.Limit, Remaining: 0,
 				Until: r.Until, RetryAfter: wait}
 		}
 		info := RetryInfo{Operation: key.Operation, BusinessID: key.BusinessID, Attempt: n, Wait: wait, Reason: WaitQuotaPacing}
 		if r.Released == nil {
 			if err := c.wait(ctx, info); err != nil {
-				return nil, err
+				return admitted{}, err
 			}
 			continue
 		}
@@ -289,7 +351,7 @@ func (c *Client) admit(ctx context.Context, key QuotaKey, n int, held func()) (d
 			}
 		}
 		if err := c.sleepUntilReleased(ctx, wait, r.Released); err != nil {
-			return nil, err
+			return admitted{}, err
 		}
 	}
 }
@@ -310,18 +372,6 @@ func (c *Client) sleepUntilReleased(ctx context.Context, d time.Duration, releas
 		return ctx.Err()
 	}
 	return nil
-}
-
-// twoSteps gives back a reservation and a lease taken through the two seams.
-func (c *Client) twoSteps(ctx context.Context, key QuotaKey, lease func()) done {
-	return func(report *RateLimit, now time.Time, keep bool) func() {
-		c.quotas.Release(ctx, key, report, now)
-		if keep {
-			return lease
-		}
-		lease()
-		return nil
-	}
 }
 
 // heldPause is how long admit pauses before asking again when a Quotas implementation
