@@ -24,6 +24,13 @@ func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
 }
 
+// heldInRedis counts the leases of business 100 and the reservations of its getChat
+// quota that Redis holds under t's prefix.
+func heldInRedis(t *testing.T, rdb *redis.Client) int64 {
+	t.Helper()
+	return zcard(t, rdb, prefix(t)+"{100}:leases") + zcard(t, rdb, prefix(t)+"{100}:getChat:reserved")
+}
+
 // A client calling again at once pays one round trip per call: the end of each call
 // (its slot, its reservation and its quota report) goes to Redis with the next Admit,
 // ahead of it, so the next Admit already sees it. The last end waits for Flush here
@@ -69,7 +76,7 @@ func TestAdmitCarriesTheEndBefore(t *testing.T) {
 	if n := trips.n.Load(); n != calls+1 {
 		t.Fatalf("Flush took %d round trips, want 1", n-calls)
 	}
-	if n := zcard(t, rdb, prefix(t)+"{100}:leases") + zcard(t, rdb, prefix(t)+"{100}:getChat:reserved"); n != 0 {
+	if n := heldInRedis(t, rdb); n != 0 {
 		t.Fatalf("%d leases and reservations left after Flush", n)
 	}
 	if rl, ok := limiter(t, client(t)).Snapshot(ctx, getChat, now); !ok || rl.Remaining != 500-calls+1 {
@@ -108,7 +115,7 @@ func TestHeldEndReachesRedisByItself(t *testing.T) {
 		admit(t, ctx, a, getChat, now).Done(ctx, nil, now, false)
 	}
 	eventually(t, 5*time.Second, "the ends to reach Redis", func() bool {
-		return zcard(t, rdb, prefix(t)+"{100}:leases")+zcard(t, rdb, prefix(t)+"{100}:getChat:reserved") == 0
+		return heldInRedis(t, rdb) == 0
 	})
 	var ads []chatclient.Admission
 	for range 4 {
@@ -141,7 +148,7 @@ func TestCloseSendsHeldEnds(t *testing.T) {
 		t.Fatalf("window after Close: %+v %v", rl, ok)
 	}
 	late.Done(ctx, nil, now, false)
-	if n := zcard(t, rdb, prefix(t)+"{100}:leases") + zcard(t, rdb, prefix(t)+"{100}:getChat:reserved"); n != 0 {
+	if n := heldInRedis(t, rdb); n != 0 {
 		t.Fatalf("%d leases and reservations left after a Done past Close", n)
 	}
 }
@@ -206,7 +213,7 @@ func TestHeldEndSurvivesScriptFlush(t *testing.T) {
 	if err != nil || ad.OK || !ad.Until.Equal(until) {
 		t.Fatalf("admit after the scripts were flushed: %+v %v, want refused until %v", ad, err, until)
 	}
-	if n := zcard(t, rdb, prefix(t)+"{100}:leases") + zcard(t, rdb, prefix(t)+"{100}:getChat:reserved"); n != 0 {
+	if n := heldInRedis(t, rdb); n != 0 {
 		t.Fatalf("%d leases and reservations left", n)
 	}
 	if l.Degraded() {
