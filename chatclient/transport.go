@@ -162,7 +162,7 @@ func (c *Client) send(ctx context.Context, cl *call) attempt {
 	r, err := replay(ctx, cl.req, cl.used)
 	cl.used = true
 	if err != nil {
-		at.err = err
+		at.err, at.end = err, c.clock.Now()
 		return at
 	}
 	var wrote *bool // only a once call traces whether its headers left (at stays on the stack)

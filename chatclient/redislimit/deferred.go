@@ -97,17 +97,27 @@ func (l *Limiter) landed(business int64, ch chan struct{}) {
 	close(ch)
 }
 
-// await waits for batches on their way. Each is bounded by the op timeout.
-func await(ahead []chan struct{}) {
+// await waits for batches on their way, for at most d: past it the caller goes on
+// (a batch is then stuck in a slow Redis, and the caller's own call is bounded too).
+func await(ahead []chan struct{}, d time.Duration) {
+	if len(ahead) == 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
 	for _, ch := range ahead {
-		<-ch
+		select {
+		case <-ch:
+		case <-t.C:
+			return
+		}
 	}
 }
 
 // flushBusiness sends the queued ends of business now, after those on their way.
 func (l *Limiter) flushBusiness(ctx context.Context, business int64) {
 	ops, ahead, mine := l.take(business)
-	await(ahead)
+	await(ahead, l.cfg.opTimeout)
 	if len(ops) > 0 {
 		l.sendDones(ctx, business, mine, ops)
 	}
@@ -151,7 +161,7 @@ func (l *Limiter) Flush() {
 		ahead = append(ahead, p.inflight...)
 	}
 	l.qmu.Unlock()
-	await(ahead)
+	await(ahead, 2*l.cfg.opTimeout) // each batch: its wait for those before it, then its call
 }
 
 // closeQueue makes every later end go to Redis at once, and flushes.
@@ -200,7 +210,10 @@ type scriptCall struct {
 	script *redis.Script
 	keys   []string
 	args   []any
-	cmd    *redis.Cmd // its answer, after pipeline
+	// undo gives back what the script took, given its answer: pipeline uses it when
+	// the script ran ahead of an end it had to run again.
+	undo func(ctx context.Context, answer *redis.Cmd)
+	cmd  *redis.Cmd // its answer, after pipeline
 }
 
 // pipeline runs doneScript for each op, then call (when not nil), in one round trip,
@@ -235,15 +248,28 @@ func (l *Limiter) pipeline(ctx context.Context, ops []*doneOp, call *scriptCall)
 		}
 		return nil
 	})
+	rerun := false
 	for i, cmd := range cmds {
 		errs[i] = cmd.Err()
 		if noScript(errs[i]) {
 			l.scriptsLoaded.Store(false)
 			errs[i] = doneScript.Run(ctx, l.rdb, ops[i].keys, ops[i].args...).Err()
+			rerun = true
 		}
 	}
-	if call != nil && noScript(call.cmd.Err()) {
+	if call == nil {
+		return errs
+	}
+	switch {
+	case noScript(call.cmd.Err()):
 		l.scriptsLoaded.Store(false)
+		call.cmd = call.script.Run(ctx, l.rdb, call.keys, call.args...)
+	case rerun && call.cmd.Err() == nil:
+		// The call ran ahead of an end that was run again only now (Redis had one
+		// script and not the other): undo it and run it again, after the end.
+		if call.undo != nil {
+			call.undo(ctx, call.cmd)
+		}
 		call.cmd = call.script.Run(ctx, l.rdb, call.keys, call.args...)
 	}
 	return errs

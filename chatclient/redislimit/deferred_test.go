@@ -220,3 +220,62 @@ func TestHeldEndSurvivesScriptFlush(t *testing.T) {
 		t.Fatal("degraded by a missing script")
 	}
 }
+
+// When Redis has lost one script and not the other (SCRIPT FLUSH, then another
+// process's Admit loaded the admit script again), an Admit that ran ahead of the end it
+// carried is undone and run again after it: the end's report (a spent quota) still
+// stops it, and nothing is left held.
+func TestAdmitNeverOvertakesAnEndRunAgain(t *testing.T) {
+	rdb := client(t)
+	l := limiter(t, client(t))
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	for range 2 { // the second Admit pipelines, which loads the scripts
+		admit(t, ctx, l, getChat, now).Done(ctx, nil, now, false)
+	}
+	l.Flush()
+	redislimit.SetReleaseDelay(l, time.Hour)
+	until := now.Add(time.Minute)
+	admit(t, ctx, l, getChat, now).Done(ctx, &chatclient.RateLimit{Limit: 100, Remaining: 0, Until: until}, now, false)
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	other := chatclient.QuotaKey{BusinessID: 200, Operation: chatclient.OpGetChat}
+	limiter(t, client(t)).Admit(ctx, other, now) // EVAL: the admit script is back, the done script is not
+	ad, err := l.Admit(ctx, getChat, now)
+	if err != nil || ad.OK || !ad.Until.Equal(until) {
+		t.Fatalf("admit behind an end with a spent quota: %+v %v, want refused until %v", ad, err, until)
+	}
+	if n := heldInRedis(t, rdb); n != 0 {
+		t.Fatalf("%d leases and reservations left", n)
+	}
+}
+
+// The waiters for one far reset share one channel, which does not close long before
+// the reset; near the reset a refusal gets the short shared poll.
+func TestResetWakeIsSharedAndTimely(t *testing.T) {
+	a := limiter(t, client(t))
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	far := now.Add(time.Minute)
+	admit(t, ctx, a, getChat, now).Done(ctx, &chatclient.RateLimit{Limit: 100, Remaining: 0, Until: far}, now, false)
+	first, _ := a.Admit(ctx, getChat, now)
+	second, _ := a.Admit(ctx, getChat, now)
+	if first.OK || first.Released == nil || first.Released != second.Released {
+		t.Fatalf("two refusals for one reset: %+v, %+v; want one shared Released", first, second)
+	}
+	select {
+	case <-first.Released:
+		t.Fatal("Released closed a minute before the reset")
+	case <-time.After(50 * time.Millisecond):
+	}
+	near, _ := a.Admit(ctx, getChat, far.Add(-time.Second)) // within the lead
+	if near.OK || near.Released == nil {
+		t.Fatalf("a refusal a second before the reset: %+v", near)
+	}
+	select {
+	case <-near.Released:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the short poll did not end")
+	}
+}

@@ -16,14 +16,17 @@
 // the client admits a call with one script that takes the lease and the reservation
 // together (Admit) and ends it with one that gives both back and records the answer's
 // quota report (Done): two scripts per call (plus a renewal every third of the lease
-// TTL for a long request). Done does not wait for Redis: the end of a call is held
-// back in the process for at most half a millisecond, and goes in the same round trip
-// as the next Admit of that business, ahead of it (a pipeline), or, when no Admit
-// comes, on its own with every other end that waits. So a client that calls again at
-// once pays one round trip per call, and Done returns without waiting for Redis. What a process ended is always applied before what it asks next (an Admit,
-// Acquire, Reserve or Snapshot of the business sends or waits for the ends before it);
-// other processes see it within that half millisecond. Close sends what is held back;
-// Flush sends it at once. Through the two seams apart (Acquire, Reserve,
+// TTL for a long request). Done does not wait for Redis (except when it keeps the slot
+// for a retry, or after Close): the end of a call is held back in the process for at
+// most half a millisecond, and goes in the same round trip as the next Admit of that
+// business, ahead of it (a pipeline), or, when no Admit of the business comes, on its
+// own with every other end that waits. So a client that calls the same business again
+// at once pays one round trip per call. What a process ended is always applied before
+// what it asks next of the business (an Admit, Acquire, Reserve or Snapshot sends the
+// ends before it, or waits for those on their way); other processes see it once it is
+// sent: within the half millisecond and a round trip (if that send fails, the lease
+// and the reservation expire by themselves). Close sends what is held back; Flush
+// sends it at once. Through the two seams apart (Acquire, Reserve,
 // Release and the lease's release) a call costs four; the client still takes that
 // path for a retry that keeps its slot through a parallel-limit backoff (Done then
 // gives back the reservation only; Reserve and Release serve the next attempt, and
@@ -56,8 +59,10 @@
 //
 // # When Redis is down or slow
 //
-// Every Redis call is bounded by the op timeout (default 200 ms); for that the client
-// must honour context deadlines, which go-redis does only with ContextTimeoutEnabled
+// Every Redis call is bounded by the op timeout (default 200 ms); an Admit, Acquire,
+// Reserve or Snapshot may first wait, at most as long again, for this process's
+// earlier ends of the business still on their way. For that the client must honour
+// context deadlines, which go-redis does only with ContextTimeoutEnabled
 // (New refuses a client it can see lacks it). When a call fails or times out, the
 // Limiter logs one warning and falls back to in-process limits
 // ([chatclient.NewLocalLeases] with the same maximum, [chatclient.NewLocalQuotas]):
@@ -218,14 +223,16 @@ type Limiter struct {
 	idPrefix string
 	seq      atomic.Uint64
 
-	mu        sync.Mutex
-	leases    map[*lease]struct{} // taken in Redis and not yet released
-	wake      chan struct{}       // closed when a lease of this process is released, or by poll
-	poll      *time.Timer         // closes wake after a short pause while Admit finds slots held
-	down      bool
-	nextProbe time.Time
-	probing   bool
-	closed    bool
+	mu     sync.Mutex
+	leases map[*lease]struct{} // taken in Redis and not yet released
+	wake   chan struct{}       // closed when a lease of this process is released, or by poll
+	poll   *time.Timer         // closes wake after a short pause while Admit finds slots held
+	// resetWakes are closed a little before a spent window's reset (resetWake).
+	resetWakes map[wakeKey]chan struct{}
+	down       bool
+	nextProbe  time.Time
+	probing    bool
+	closed     bool
 
 	resMu sync.Mutex
 	held  map[chatclient.QuotaKey][]string // this process's reservations; "" for a local one
@@ -282,6 +289,7 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Limiter, error) {
 		idPrefix:    hex.EncodeToString(b[:]) + ":",
 		leases:      make(map[*lease]struct{}),
 		wake:        make(chan struct{}),
+		resetWakes:  make(map[wakeKey]chan struct{}),
 		held:        make(map[chatclient.QuotaKey][]string),
 		pending:     make(map[int64]*pending),
 
@@ -565,7 +573,11 @@ func (l *Limiter) kick() {
 // Release and the lease's release when the Limiter is both its Leases and its
 // Quotas. When every slot is held, Busy is set and Released is closed at the next
 // release of a lease of this process or after a short jittered pause, whichever comes
-// first. It returns an error only for ctx's; a Redis failure falls back to in-process
+// first. When the quota is spent and resets within two minutes, Released is closed
+// 1.2 s before the reset as this process estimates it, then after short pauses: the
+// caller asks again, and is admitted as soon as any process has recorded the new
+// window (the estimate may lag the Market's clock by up to about a second). It
+// returns an error only for ctx's; a Redis failure falls back to in-process
 // limits, as Acquire and Reserve do (a local Acquire waits for a slot).
 func (l *Limiter) Admit(ctx context.Context, key chatclient.QuotaKey, now time.Time) (chatclient.Admission, error) {
 	if err := ctx.Err(); err != nil {
@@ -595,9 +607,14 @@ func (l *Limiter) Admit(ctx context.Context, key chatclient.QuotaKey, now time.T
 	// The ends of this business's calls held back go first, in the same round trip:
 	// what this process ended before is applied before it asks again.
 	ops, ahead, mine := l.take(key.BusinessID)
-	await(ahead)
+	await(ahead, l.cfg.opTimeout)
 	call := &scriptCall{script: admitScript, keys: keys, args: []any{now.UnixMilli(), id, l.cfg.reservationTTL.Milliseconds(),
-		l.cfg.max, l.cfg.leaseTTL.Milliseconds()}}
+		l.cfg.max, l.cfg.leaseTTL.Milliseconds()},
+		undo: func(ctx context.Context, answer *redis.Cmd) {
+			if v, err := answer.Int64Slice(); err == nil && len(v) == 3 && v[0] == 1 {
+				_ = l.runDone(ctx, keys, id, nil, now, id)
+			}
+		}}
 	octx, cancel := l.opContext(ctx)
 	errs := l.pipeline(octx, ops, call)
 	cancel()
@@ -622,7 +639,7 @@ func (l *Limiter) Admit(ctx context.Context, key chatclient.QuotaKey, now time.T
 		r := chatclient.Reservation{Limit: v[1]}
 		if v[2] != 0 {
 			r.Until = time.UnixMilli(v[2])
-			r.Released = resetWake(r.Until.Sub(now))
+			r.Released = l.resetWake(key, r.Until, r.Until.Sub(now))
 		} else {
 			// Reservations in flight hold what is left: ask again when one is back.
 			r.Released = l.pollWake()
@@ -749,19 +766,41 @@ const resetLead = 1200 * time.Millisecond
 // client waits it out, or refuses a wait past its budget).
 const maxResetWake = 2 * time.Minute
 
-// resetWake returns, for a caller that must wait d for a spent window's reset, a
-// channel closed when it should ask again: resetLead before the reset, or, within
-// it, after a short jittered pause.
-func resetWake(d time.Duration) <-chan struct{} {
+// wakeKey names the wait for one reset of one quota.
+type wakeKey struct {
+	key   chatclient.QuotaKey
+	until int64 // ms on the Market's clock
+}
+
+// resetWake returns, for a caller that must wait d for the reset at until of key's
+// spent window, a channel closed when it should ask again. Within resetLead of the
+// reset that is the shared short poll (pollWake: 5 to 25 ms, or a release in this
+// process); before, one channel per reset, shared by every caller of this process
+// that waits for it, closed resetLead before it.
+func (l *Limiter) resetWake(key chatclient.QuotaKey, until time.Time, d time.Duration) <-chan struct{} {
 	if d > maxResetWake {
 		return nil
 	}
-	after := d - resetLead
-	if after <= 0 {
-		after = minPoll + rand.N(admitPoll-minPoll+1)
+	if d <= resetLead {
+		return l.pollWake()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	k := wakeKey{key: key, until: until.UnixMilli()}
+	if ch, ok := l.resetWakes[k]; ok {
+		return ch
 	}
 	ch := make(chan struct{})
-	time.AfterFunc(after, func() { close(ch) })
+	l.resetWakes[k] = ch
+	time.AfterFunc(d-resetLead, func() {
+		l.mu.Lock()
+		delete(l.resetWakes, k)
+		l.mu.Unlock()
+		close(ch)
+	})
 	return ch
 }
 
@@ -818,7 +857,7 @@ func (l *Limiter) Reserve(ctx context.Context, key chatclient.QuotaKey, now time
 				l.pushHeld(key, id)
 			} else if v[2] != 0 {
 				r.Until = time.UnixMilli(v[2])
-				r.Released = resetWake(r.Until.Sub(now))
+				r.Released = l.resetWake(key, r.Until, r.Until.Sub(now))
 			}
 			return r, nil
 		}
