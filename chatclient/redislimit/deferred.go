@@ -186,16 +186,18 @@ func (l *Limiter) sendDones(ctx context.Context, business int64, mine chan struc
 	l.noteDones(ops, errs)
 }
 
-// noteDones notes what Redis answered to each end: a failure falls back as Done's
-// always did (the report kept in-process, the lease left to expire).
+// noteDones notes what Redis answered to each end. After a failure the report is kept
+// where the next reservations will look, as Release does, and the lease and the
+// reservation are left to expire.
 func (l *Limiter) noteDones(ops []*doneOp, errs []error) {
 	for i, op := range ops {
 		err := errs[i]
 		if errors.Is(err, redis.Nil) {
 			err = nil
 		}
-		l.doneErr(op.ctx, op.key, op.report, op.now, err)
+		l.result(err, false)
 		if err != nil {
+			l.localQuotas.Release(op.ctx, op.key, op.report, op.now)
 			l.cfg.logger.Debug("redislimit: release failed; the lease and the reservation expire by themselves",
 				"key", op.keys[2], "error", err.Error())
 		}

@@ -653,7 +653,7 @@ func (l *Limiter) Admit(ctx context.Context, key chatclient.QuotaKey, now time.T
 		done.Do(func() {
 			if keepSlot {
 				// The reservation only; the lease, and its renewal, go on until releaseSlot.
-				l.doneErr(ctx, key, report, now, l.runDone(ctx, keys, id, report, now, ""))
+				l.sendDones(ctx, 0, nil, []*doneOp{l.doneOp(ctx, key, keys, id, report, now, "")})
 				releaseSlot = le.release
 				return
 			}
@@ -695,15 +695,6 @@ func (l *Limiter) runDone(ctx context.Context, keys []string, id string, report 
 		err = nil
 	}
 	return err
-}
-
-// doneErr notes the outcome of a Done in Redis; after a failure the report is kept
-// where the next reservations will look, as Release does.
-func (l *Limiter) doneErr(ctx context.Context, key chatclient.QuotaKey, report *chatclient.RateLimit, now time.Time, err error) {
-	l.result(err, false)
-	if err != nil {
-		l.localQuotas.Release(ctx, key, report, now)
-	}
 }
 
 // admitLocal admits on the in-process limits: it waits for a local slot, then
