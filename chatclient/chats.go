@@ -2,7 +2,6 @@ package chatclient
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"time"
@@ -99,21 +98,11 @@ func (c *Client) CreateChat(ctx context.Context, businessID int64, about Subject
 	}
 	subject := about.api()
 	req, err := api.NewCreateChatRequest(c.server, businessID, api.CreateChatRequest{Context: &subject})
+	res, err := get(ctx, c, OpCreateChat, businessID, req, err, func(r *api.CreateChatResult) bool { return r.ChatID > 0 })
 	if err != nil {
 		return 0, err
 	}
-	a, err := c.do(ctx, &call{op: OpCreateChat, business: businessID, req: req})
-	if err != nil {
-		return 0, err
-	}
-	var env api.CreateChatEnvelope
-	if err := c.decode(OpCreateChat, &a, &env); err != nil {
-		return 0, err
-	}
-	if env.Result.ChatID < 1 {
-		return 0, &ResponseError{Operation: OpCreateChat, StatusCode: a.status, Err: errors.New("the answer holds no chat id")}
-	}
-	return env.Result.ChatID, nil
+	return res.ChatID, nil
 }
 
 // GetChat returns one chat.
@@ -125,21 +114,11 @@ func (c *Client) GetChat(ctx context.Context, businessID, chatID int64) (Chat, e
 		return Chat{}, err
 	}
 	req, err := api.NewGetChatRequest(c.server, businessID, &api.GetChatParams{ChatID: chatID})
+	res, err := get(ctx, c, OpGetChat, businessID, req, err, func(r *api.Chat) bool { return r.ChatID > 0 })
 	if err != nil {
 		return Chat{}, err
 	}
-	a, err := c.do(ctx, &call{op: OpGetChat, business: businessID, req: req})
-	if err != nil {
-		return Chat{}, err
-	}
-	var env api.GetChatEnvelope
-	if err := c.decode(OpGetChat, &a, &env); err != nil {
-		return Chat{}, err
-	}
-	if env.Result.ChatID < 1 {
-		return Chat{}, &ResponseError{Operation: OpGetChat, StatusCode: a.status, Err: errors.New("the answer holds no chat")}
-	}
-	return chatFromAPI(&env.Result), nil
+	return chatFromAPI(res), nil
 }
 
 // ListChats returns one page of the chats that match filter. Pass the page's
@@ -172,18 +151,10 @@ func (c *Client) listChats(ctx context.Context, businessID int64, body api.GetCh
 		params.PageToken = &page.Token
 	}
 	req, err := api.NewGetChatsRequest(c.server, businessID, &params, body)
+	res, err := get[api.ChatsPage](ctx, c, OpGetChats, businessID, req, err, nil)
 	if err != nil {
 		return nil, err
 	}
-	a, err := c.do(ctx, &call{op: OpGetChats, business: businessID, req: req})
-	if err != nil {
-		return nil, err
-	}
-	var env api.GetChatsEnvelope
-	if err := c.decode(OpGetChats, &a, &env); err != nil {
-		return nil, err
-	}
-	res := &env.Result
 	out := &ChatPage{Chats: make([]Chat, len(res.Chats)), NextPageToken: res.Paging.NextPageToken}
 	for i := range res.Chats {
 		out.Chats[i] = chatFromAPI(&res.Chats[i])
@@ -193,8 +164,10 @@ func (c *Client) listChats(ctx context.Context, businessID int64, body api.GetCh
 
 // ChatPages iterates over the pages of chats that match filter, from start (the first
 // page when start.Token is empty; a stored NextPageToken resumes a listing that
-// failed). start.Limit 0 asks for pages of [MaxPageSize]. On a failure it yields the
-// error once and stops; so does a listing that makes no progress (a [*PagingError]).
+// failed). start.Limit 0 asks for pages of [MaxPageSize]. A chat an earlier page held
+// is dropped from a later one, so each chat comes once even when the Market repeats
+// items (a chat that moves while the listing pages). On a failure it yields the error
+// once and stops; so does a listing that makes no progress (a [*PagingError]).
 // Breaking out of the loop sends no further request.
 //
 //	for page, err := range client.ChatPages(ctx, businessID, filter, chatclient.PageRequest{Token: saved}) {
@@ -212,12 +185,15 @@ func (c *Client) ChatPages(ctx context.Context, businessID int64, filter Filter,
 	if err != nil {
 		return func(yield func(*ChatPage, error) bool) { yield(nil, err) }
 	}
-	return pages(OpGetChats, start, func(req PageRequest) (*ChatPage, int, string, error) {
+	return pages(OpGetChats, start, func(req PageRequest) (*ChatPage, string, error) {
 		p, err := c.listChats(ctx, businessID, body, req)
 		if err != nil {
-			return nil, 0, "", err
+			return nil, "", err
 		}
-		return p, len(p.Chats), p.NextPageToken, nil
+		return p, p.NextPageToken, nil
+	}, func(p *ChatPage, seen *idSet) int {
+		p.Chats = dropSeen(p.Chats, seen, func(c *Chat) int64 { return c.ID })
+		return len(p.Chats)
 	})
 }
 

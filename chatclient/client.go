@@ -69,6 +69,8 @@ type Client struct {
 	authValue []string
 	policy    RetryPolicy
 	maxWait   time.Duration
+	landing   time.Duration // how long a failed send may still land
+	sends     *sendLog
 	maxBody   int
 	leases    Leases
 	quotas    Quotas
@@ -87,6 +89,7 @@ type settings struct {
 	httpClient  *http.Client
 	policy      RetryPolicy
 	maxWait     time.Duration
+	landing     time.Duration
 	maxInFlight int
 	leases      Leases
 	quotas      Quotas
@@ -138,6 +141,21 @@ func WithMaxWait(d time.Duration) Option {
 			return &ValidationError{Field: "max wait", Rule: "must not be negative", Value: d}
 		}
 		s.maxWait = d
+		return nil
+	}
+}
+
+// WithLandingWindow sets how long after a failed attempt a message or file the Market
+// may have been working on can still land in the chat (a gateway that answered 504
+// while the Market went on, say). The send rule reads the chat's history only once this
+// has passed (see the package doc's "Sending at most once"). It must be positive.
+// Default: [DefaultLandingWindow].
+func WithLandingWindow(d time.Duration) Option {
+	return func(s *settings) error {
+		if d <= 0 {
+			return &ValidationError{Field: "landing window", Rule: "must be positive", Value: d}
+		}
+		s.landing = d
 		return nil
 	}
 }
@@ -212,6 +230,7 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 		baseURL:     DefaultBaseURL,
 		policy:      DefaultRetryPolicy(),
 		maxWait:     DefaultMaxWait,
+		landing:     DefaultLandingWindow,
 		maxInFlight: DefaultMaxInFlight,
 		clock:       systemClock{},
 	}
@@ -253,6 +272,8 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 		authValue: []string{auth.value},
 		policy:    s.policy,
 		maxWait:   s.maxWait,
+		landing:   s.landing,
+		sends:     newSendLog(),
 		maxBody:   MaxResponseBytes,
 		leases:    s.leases,
 		quotas:    s.quotas,

@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ymchat/ymchat/chatclient"
-	"github.com/ymchat/ymchat/chatclient/chattest"
 	"github.com/ymchat/ymchat/chatclient/notify"
 )
 
@@ -160,79 +159,6 @@ func TestBadInputIsRefusedBeforeTheNetwork(t *testing.T) {
 	}
 	assert.NoError(t, chatclient.ValidateText(strings.Repeat("я", chatclient.MaxMessageLength)), "4096 characters, 8192 bytes: fine")
 	assert.Empty(t, srv.Requests(), "nothing was sent")
-}
-
-func countText(srv *chattest.Server, chat int64, text string) int {
-	n := 0
-	for _, m := range srv.Messages(100, chat) {
-		if m.Message == text {
-			n++
-		}
-	}
-	return n
-}
-
-func TestNeverSaidTwice(t *testing.T) {
-	ctx := context.Background()
-	t.Run("delivered, then the answer dropped: no second copy", func(t *testing.T) {
-		srv := newFake(t)
-		c := clientFor(t, srv, fastRetries)
-		srv.Script("sendMessageToChat", chattest.DropAfter())
-		require.NoError(t, c.SendMessage(ctx, 100, 5000003, "once"))
-		assert.Equal(t, 1, countText(srv, 5000003, "once"))
-	})
-	t.Run("a 5xx before acting: sent again, once", func(t *testing.T) {
-		srv := newFake(t)
-		c := clientFor(t, srv, fastRetries)
-		srv.Script("sendMessageToChat", chattest.StatusFault(503, "UNAVAILABLE", "try later"))
-		require.NoError(t, c.SendMessage(ctx, 100, 5000003, "again"))
-		assert.Equal(t, 1, countText(srv, 5000003, "again"))
-		sends := 0
-		for _, r := range srv.Requests() {
-			if r.Operation == "sendMessageToChat" {
-				sends++
-			}
-		}
-		assert.Equal(t, 2, sends)
-	})
-	t.Run("the history cannot be read: maybe delivered", func(t *testing.T) {
-		srv := newFake(t)
-		c := clientFor(t, srv, fastRetries)
-		srv.Script("sendMessageToChat", chattest.DropAfter())
-		srv.Script("getChatHistory", chattest.StatusFault(500, "E", "x"), chattest.StatusFault(500, "E", "x"),
-			chattest.StatusFault(500, "E", "x"), chattest.StatusFault(500, "E", "x"), chattest.StatusFault(500, "E", "x"))
-		err := c.SendMessage(ctx, 100, 5000003, "maybe")
-		assert.ErrorIs(t, err, chatclient.ErrMaybeDelivered)
-		var md *chatclient.MaybeDeliveredError
-		require.ErrorAs(t, err, &md)
-		assert.Equal(t, int64(5000003), md.ChatID)
-		assert.Equal(t, 1, countText(srv, 5000003, "maybe"), "delivered once, and never again")
-	})
-	t.Run("a file dropped after delivery: no second copy", func(t *testing.T) {
-		srv := newFake(t)
-		c := clientFor(t, srv, fastRetries)
-		srv.Script("sendFileToChat", chattest.DropAfter())
-		require.NoError(t, c.SendFile(ctx, 100, 5000003, "once.txt", strings.NewReader("file body")))
-		n := 0
-		for _, m := range srv.Messages(100, 5000003) {
-			for _, p := range m.Payload {
-				if p.Name == "once.txt" {
-					n++
-				}
-			}
-		}
-		assert.Equal(t, 1, n)
-	})
-	t.Run("420s are absorbed without a history check", func(t *testing.T) {
-		srv := newFake(t)
-		c := clientFor(t, srv, fastRetries)
-		srv.Script("sendMessageToChat", chattest.ParallelLimit(), chattest.ParallelLimit())
-		require.NoError(t, c.SendMessage(ctx, 100, 5000003, "after 420s"))
-		assert.Equal(t, 1, countText(srv, 5000003, "after 420s"))
-		for _, r := range srv.Requests() {
-			assert.NotEqual(t, "getChatHistory", r.Operation, "a refusal is certain: no need to look")
-		}
-	})
 }
 
 // TestNotificationLoopEndToEnd: the customer writes in the fake Market, the Market

@@ -49,8 +49,10 @@
 // # Retries
 //
 // The retry decision is a pure function of each attempt's outcome, status and headers
-// first, then the error's type (the table is on the unexported decide function and is
-// tested row by row in hardening_test.go, TestOutcomeMatrix):
+// first, then the error's type (the full table is on the unexported decide function and
+// is tested row by row in decide_test.go). Every transport failure is one of three
+// kinds: the request did not leave this process, the answer did not come back, or it
+// cannot clear.
 //
 //	2xx, 400, 401, 403, 404, other 4xx        returned at once
 //	500, 502, 503, 504, a body cut off        backoff and retry
@@ -58,8 +60,13 @@
 //	420/429 quota spent, reset further off    *RateLimitError at once (with RetryAfter)
 //	429 with Retry-After                      wait as told within budget, else *RateLimitError
 //	420, 429 otherwise (parallel limit)       short backoff and retry
-//	connection refused or reset, timeout,
-//	temporary DNS failure                     backoff and retry
+//	the request did not leave (connection
+//	refused, temporary DNS failure)           backoff and retry
+//	the answer did not come back (a reset, a
+//	timeout of the http.Client, an answer
+//	cut off or malformed, even in its status
+//	line)                                     backoff and retry
+//	the caller's context ended                returned at once
 //	TLS verification, redirect loop, invalid
 //	header value, unsupported scheme, no
 //	such host, body over the read limit       returned at once: these cannot clear
@@ -67,7 +74,37 @@
 // Backoff is exponential with full jitter ([DefaultRetryPolicy]: 5 attempts, waits
 // capped at 250ms, 500ms, 1s and 2s). Request bodies are replayed on every attempt.
 // createChat returns the existing chat for the same order or return, so it is retried
-// like the reads; sending a message or a file is not (see [Client.SendMessage]).
+// like the reads; sending a message or a file is not (see "Sending at most once").
+//
+// A 2xx answer counts only when its envelope says so: "status": "ERROR", a result that
+// is null or missing, or a body that is not the documented JSON is a [*ResponseError]
+// ([ErrStatusError], [ErrNoResult]) with the Market's codes and an excerpt, never an
+// empty page or an empty chat. A listing yields each item once (by id), whatever the
+// Market repeats, and stops with a [*PagingError] when pages stop bringing new items.
+//
+// # Sending at most once
+//
+// The Market offers no idempotency key for [Client.SendMessage] and [Client.SendFile],
+// so the client keeps one rule: a message or a file is sent again only when the Market
+// certainly did not act on the attempt before — it refused it with 420 or 429, or the
+// request never left this process. After any other failure (a timeout, an answer cut
+// off, a 5xx, a gateway's 504 while the Market works on, the caller's deadline) the
+// chat's history decides. It is read once the send can no longer land ([WithLandingWindow]
+// after the failed attempt; [DefaultLandingWindow]) and only when that fits the call's
+// budget (its deadline and [WithMaxWait]):
+//
+//   - one PARTNER message with the same text, or an attachment of the same size and
+//     name, written in the send's window: the call returns nil;
+//   - none, a history that cannot be read, or a message another send of the same
+//     words to the same chat could explain: a [*MaybeDeliveredError] (matching
+//     [ErrMaybeDelivered]) that carries the chat, the text or file, and the send's
+//     window on the Market's clock, with CheckErr saying why ([ErrNotInHistory],
+//     [ErrIndistinguishable], [ErrSettleLater]).
+//
+// Nothing is ever reported sent that the history does not show, and a send the Market
+// may have acted on is never a plain failure, so a caller that sends again on any other
+// error never sends twice. [Client.Delivered] settles a MaybeDeliveredError later, from
+// its SettleAfter on: false means sending again is safe.
 //
 // # The Market's clock
 //

@@ -263,13 +263,27 @@ type ResponseError struct {
 	StatusCode int
 	// Body is a short excerpt of the body.
 	Body string
-	// Err says what was wrong.
+	// Err says what was wrong: [ErrStatusError], [ErrNoResult], or why the body did not
+	// decode.
 	Err error
+	// Errors lists the errors the Market reported in an envelope whose status is ERROR.
+	Errors []ErrorDetail
 }
 
 // Error implements error.
 func (e *ResponseError) Error() string {
-	return fmt.Sprintf("chatclient: %s: HTTP %d: unusable response: %v; body starts %q", e.Operation, e.StatusCode, e.Err, e.Body)
+	var b strings.Builder
+	fmt.Fprintf(&b, "chatclient: %s: HTTP %d: unusable response: %v", e.Operation, e.StatusCode, e.Err)
+	for i, d := range e.Errors {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(d.String())
+	}
+	fmt.Fprintf(&b, "; body starts %q", e.Body)
+	return b.String()
 }
 
 // Unwrap returns what was wrong.
@@ -325,10 +339,21 @@ func (e *NetworkError) Error() string {
 // Unwrap returns the transport's error.
 func (e *NetworkError) Unwrap() error { return e.Err }
 
+// sourceError is the failure of a request's body to read what it sends (a file): the
+// request broke off before the Market had it whole, so the Market did not act, and
+// reading again would fail again.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return "reading the file: " + e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
+
 // ambiguousError is what the request path returns for a call sent once (a message, a
 // file) whose attempt failed after the request may have reached the Market. The
 // conversation methods settle it by reading the chat's history.
-type ambiguousError struct{ err error }
+type ambiguousError struct {
+	err error
+	end time.Time // when the attempt ended, on the client's clock
+}
 
 func (e *ambiguousError) Error() string { return e.err.Error() }
 func (e *ambiguousError) Unwrap() error { return e.err }

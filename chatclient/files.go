@@ -12,13 +12,15 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/ymchat/ymchat/api"
 )
 
-// SendFile sends a file to a chat as the seller: name is the file's name as the
-// customer will see it, r its content, at most [MaxFileSize] bytes.
+// SendFile sends a file to a chat as the seller, at most once (see the package doc's
+// "Sending at most once"): name is the file's name as the customer will see it, r its
+// content, at most [MaxFileSize] bytes.
 //
 // The size is checked before anything is sent. The content type is worked out from
 // the name's extension, else from the first bytes. The body is streamed as
@@ -32,9 +34,11 @@ import (
 //     chunks, so about the file's size and no second copy), since its size must be
 //     known before sending and a retry needs the bytes again.
 //
-// Like [Client.SendMessage], a file is delivered at most once: after an ambiguous
-// failure the chat's history is searched for a PARTNER attachment of the same name and
-// size, and a [*MaybeDeliveredError] is returned when that cannot be settled.
+// Any failure to read r (a stream that ends with io.ErrUnexpectedEOF, a file that
+// shrinks or fails while it is sent) ends the call with an error that wraps it: the
+// Market got no whole file, and nothing partial is reported sent. After an ambiguous
+// failure the chat's history is searched for a PARTNER attachment of the same size and
+// name (compared without case, spaces or underscores, which the Market may change).
 func (c *Client) SendFile(ctx context.Context, businessID, chatID int64, name string, r io.Reader) error {
 	if err := validateID("businessId", businessID); err != nil {
 		return err
@@ -67,23 +71,14 @@ func (c *Client) SendFile(ctx context.Context, businessID, chatID int64, name st
 		contentType = http.DetectContentType(head)
 	}
 	body := newMultipartBody(name, contentType, src, size)
-	build := func() (*call, error) {
-		req, err := api.NewSendFileToChatRequestWithBody(c.server, businessID, &api.SendFileToChatParams{ChatID: chatID}, body.contentType(), body.reader())
-		if err != nil {
-			return nil, err
-		}
-		req.ContentLength = body.length()
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(body.reader()), nil }
-		return &call{op: OpSendFileToChat, business: businessID, req: req, once: true}, nil
+	req, err := api.NewSendFileToChatRequestWithBody(c.server, businessID, &api.SendFileToChatParams{ChatID: chatID}, body.contentType(), body.reader())
+	if err != nil {
+		return err
 	}
-	return c.sendOnce(ctx, businessID, chatID, build, func(m Message) bool {
-		for _, a := range m.Attachments {
-			if a.Name == name && a.Size == size {
-				return true
-			}
-		}
-		return false
-	})
+	req.ContentLength = body.length()
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(body.reader()), nil }
+	cl := &call{op: OpSendFileToChat, business: businessID, req: req, once: true, source: body.failed}
+	return c.sendOnce(ctx, cl, chatID, sent{file: name, size: size})
 }
 
 func validateFileName(name string) error {
@@ -141,12 +136,12 @@ func readChunks(r io.Reader, limit int64) (*chunks, error) {
 	n := 32 << 10
 	for c.size < limit {
 		buf := make([]byte, min(int64(n), limit-c.size))
-		got, err := io.ReadFull(r, buf)
+		got, err := readFull(r, buf)
 		if got > 0 {
 			c.bufs = append(c.bufs, buf[:got])
 			c.size += int64(got)
 		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+		if err == io.EOF {
 			return c, nil
 		}
 		if err != nil {
@@ -155,6 +150,22 @@ func readChunks(r io.Reader, limit int64) (*chunks, error) {
 		n = min(2*n, 1<<20)
 	}
 	return c, nil
+}
+
+// readFull fills buf from r. Unlike io.ReadFull it returns io.EOF for a stream that
+// ends, whatever it read, and any other error as r gave it: io.ReadFull reports both a
+// short stream and a stream that failed with io.ErrUnexpectedEOF (a truncated download
+// or gzip stream) as io.ErrUnexpectedEOF, and the second must not pass for the end.
+func readFull(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // ReadAt implements io.ReaderAt over the chunks.
@@ -186,13 +197,15 @@ type multipartBody struct {
 	boundary   string
 	src        io.ReaderAt
 	size       int64
+	mu         sync.Mutex
+	last       *source // what the latest attempt read of the file
 }
 
 func newMultipartBody(name, contentType string, src io.ReaderAt, size int64) *multipartBody {
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": "file", "filename": name}))
+	h.Set("Content-Disposition", formDataFile(name))
 	h.Set("Content-Type", contentType)
 	_, _ = w.CreatePart(h) // writes to memory: cannot fail
 	head := bytes.Clone(buf.Bytes())
@@ -201,10 +214,64 @@ func newMultipartBody(name, contentType string, src io.ReaderAt, size int64) *mu
 	return &multipartBody{head: head, tail: bytes.Clone(buf.Bytes()), boundary: w.Boundary(), src: src, size: size}
 }
 
+// formDataFile is the file part's Content-Disposition as RFC 7578 has it and as
+// browsers, curl and multipart.Writer.CreateFormFile write it: the UTF-8 name in a
+// quoted string, with quotes and backslashes escaped, and no RFC 2231 filename*, which
+// RFC 7578 forbids for form data.
+func formDataFile(name string) string {
+	return `form-data; name="file"; filename="` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name) + `"`
+}
+
 func (b *multipartBody) contentType() string { return "multipart/form-data; boundary=" + b.boundary }
 
 func (b *multipartBody) length() int64 { return int64(len(b.head)) + b.size + int64(len(b.tail)) }
 
+// reader returns the body for one attempt.
 func (b *multipartBody) reader() io.Reader {
-	return io.MultiReader(bytes.NewReader(b.head), io.NewSectionReader(b.src, 0, b.size), bytes.NewReader(b.tail))
+	s := &source{r: io.NewSectionReader(b.src, 0, b.size), left: b.size}
+	b.mu.Lock()
+	b.last = s
+	b.mu.Unlock()
+	return io.MultiReader(bytes.NewReader(b.head), s, bytes.NewReader(b.tail))
+}
+
+// failed returns the latest attempt's failure to read the file, if it had one.
+func (b *multipartBody) failed() error {
+	b.mu.Lock()
+	s := b.last
+	b.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	return s.failed()
+}
+
+// source reads the file's bytes for one attempt and remembers a failure to read them
+// (a file that shrank reads short: that is io.ErrUnexpectedEOF), so that the attempt is
+// reported as the file's failure, not the network's.
+type source struct {
+	r    *io.SectionReader
+	mu   sync.Mutex
+	left int64
+	err  error
+}
+
+func (s *source) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.left -= int64(n)
+	if err == io.EOF && s.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
+}
+
+func (s *source) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }

@@ -2,7 +2,6 @@ package chatclient
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"strings"
@@ -126,18 +125,10 @@ func (c *Client) listMessages(ctx context.Context, businessID, chatID, fromID in
 		body.MessageIDFrom = &fromID
 	}
 	req, err := api.NewGetChatHistoryRequest(c.server, businessID, &params, body)
+	res, err := get[api.ChatHistory](ctx, c, OpGetChatHistory, businessID, req, err, nil)
 	if err != nil {
 		return nil, err
 	}
-	a, err := c.do(ctx, &call{op: OpGetChatHistory, business: businessID, req: req})
-	if err != nil {
-		return nil, err
-	}
-	var env api.GetChatHistoryEnvelope
-	if err := c.decode(OpGetChatHistory, &a, &env); err != nil {
-		return nil, err
-	}
-	res := &env.Result
 	out := &MessagePage{Messages: make([]Message, len(res.Messages)), NextPageToken: res.Paging.NextPageToken,
 		Context: chatFromAPI(&api.Chat{Context: res.Context, OrderID: res.OrderID}).Context}
 	for i := range res.Messages {
@@ -157,12 +148,15 @@ func (c *Client) MessagePages(ctx context.Context, businessID, chatID, fromID in
 	if err := checkHistory(businessID, chatID, fromID, start); err != nil {
 		return func(yield func(*MessagePage, error) bool) { yield(nil, err) }
 	}
-	return pages(OpGetChatHistory, start, func(req PageRequest) (*MessagePage, int, string, error) {
+	return pages(OpGetChatHistory, start, func(req PageRequest) (*MessagePage, string, error) {
 		p, err := c.listMessages(ctx, businessID, chatID, fromID, req)
 		if err != nil {
-			return nil, 0, "", err
+			return nil, "", err
 		}
-		return p, len(p.Messages), p.NextPageToken, nil
+		return p, p.NextPageToken, nil
+	}, func(p *MessagePage, seen *idSet) int {
+		p.Messages = dropSeen(p.Messages, seen, func(m *Message) int64 { return m.ID })
+		return len(p.Messages)
 	})
 }
 
@@ -191,21 +185,11 @@ func (c *Client) GetMessage(ctx context.Context, businessID, chatID, messageID i
 		return Message{}, err
 	}
 	req, err := api.NewGetChatMessageRequest(c.server, businessID, &api.GetChatMessageParams{ChatID: chatID, MessageID: messageID})
+	res, err := get(ctx, c, OpGetChatMessage, businessID, req, err, func(r *api.ChatMessage) bool { return r.MessageID > 0 })
 	if err != nil {
 		return Message{}, err
 	}
-	a, err := c.do(ctx, &call{op: OpGetChatMessage, business: businessID, req: req})
-	if err != nil {
-		return Message{}, err
-	}
-	var env api.GetChatMessageEnvelope
-	if err := c.decode(OpGetChatMessage, &a, &env); err != nil {
-		return Message{}, err
-	}
-	if env.Result.MessageID < 1 {
-		return Message{}, &ResponseError{Operation: OpGetChatMessage, StatusCode: a.status, Err: errors.New("the answer holds no message")}
-	}
-	return messageFromAPI(&env.Result), nil
+	return messageFromAPI(res), nil
 }
 
 // ValidateText checks a text message as [Client.SendMessage] does, without sending it:
@@ -222,17 +206,10 @@ func ValidateText(text string) error {
 	return nil
 }
 
-// SendMessage sends text to a chat as the seller.
-//
-// A message is sent at most once. The Market offers no idempotency key, so the client
-// retries a send only when the Market certainly did not act: the request never left
-// (connection refused, a name that did not resolve, a TLS handshake that failed) or the
-// Market refused it with 420 or 429. After an ambiguous failure (a timeout or a dropped
-// connection after the request was sent, a 5xx) it reads the chat's history: a PARTNER
-// message with the same text written since the send began means it arrived, and the
-// call succeeds; none means it did not, and it is sent again (within the retry
-// policy's attempts). When the history cannot be read, the call returns a
-// [*MaybeDeliveredError] (matching [ErrMaybeDelivered]) so the caller can decide.
+// SendMessage sends text to a chat as the seller, at most once (see the package doc's
+// "Sending at most once"): nil means the Market took it; a [*MaybeDeliveredError] means
+// it may have, and [Client.Delivered] settles it later; any other error means it did
+// not.
 func (c *Client) SendMessage(ctx context.Context, businessID, chatID int64, text string) error {
 	if err := validateID("businessId", businessID); err != nil {
 		return err
@@ -243,88 +220,9 @@ func (c *Client) SendMessage(ctx context.Context, businessID, chatID int64, text
 	if err := ValidateText(text); err != nil {
 		return err
 	}
-	build := func() (*call, error) {
-		req, err := api.NewSendMessageToChatRequest(c.server, businessID, &api.SendMessageToChatParams{ChatID: chatID}, api.SendMessageToChatRequest{Message: text})
-		return &call{op: OpSendMessageToChat, business: businessID, req: req, once: true}, err
+	req, err := api.NewSendMessageToChatRequest(c.server, businessID, &api.SendMessageToChatParams{ChatID: chatID}, api.SendMessageToChatRequest{Message: text})
+	if err != nil {
+		return err
 	}
-	return c.sendOnce(ctx, businessID, chatID, build, func(m Message) bool { return m.Text == text })
-}
-
-// ErrMaybeDelivered is matched by [*MaybeDeliveredError].
-var ErrMaybeDelivered = errors.New("the message may have been delivered")
-
-// MaybeDeliveredError reports a message or file whose sending failed after it may have
-// reached the Market, when the chat's history could not tell whether it did. Sending
-// it again may deliver it twice; look at the chat before you do.
-type MaybeDeliveredError struct {
-	// Operation is [OpSendMessageToChat] or [OpSendFileToChat].
-	Operation Operation
-	// BusinessID and ChatID name the chat.
-	BusinessID, ChatID int64
-	// Err is the failure of the send.
-	Err error
-	// CheckErr is why the history could not settle it.
-	CheckErr error
-}
-
-// Error implements error.
-func (e *MaybeDeliveredError) Error() string {
-	return fmt.Sprintf("chatclient: %s: chat %d: %v: %s; reading the chat's history to check failed: %v",
-		e.Operation, e.ChatID, ErrMaybeDelivered, strings.TrimPrefix(e.Err.Error(), "chatclient: "+string(e.Operation)+": "), e.CheckErr)
-}
-
-// Is reports whether target is [ErrMaybeDelivered].
-func (e *MaybeDeliveredError) Is(target error) bool { return target == ErrMaybeDelivered }
-
-// Unwrap returns the failure of the send.
-func (e *MaybeDeliveredError) Unwrap() error { return e.Err }
-
-// deliveredSlack allows for the Date header's one-second resolution when comparing a
-// message's time with the moment a send began.
-const deliveredSlack = 2 * time.Second
-
-// sendOnce sends a call that must not be delivered twice (see SendMessage), settling
-// an ambiguous failure from the chat's history: sent reports whether a message is the
-// one being sent.
-func (c *Client) sendOnce(ctx context.Context, businessID, chatID int64, build func() (*call, error), sent func(Message) bool) error {
-	for n := 1; ; n++ {
-		cl, err := build()
-		if err != nil {
-			return err
-		}
-		since := c.MarketTime().Add(-deliveredSlack)
-		a, err := c.do(ctx, cl)
-		if err == nil {
-			putBody(a.buf)
-			return nil
-		}
-		var amb *ambiguousError
-		if !errors.As(err, &amb) {
-			return err
-		}
-		delivered, checkErr := c.delivered(ctx, businessID, chatID, since, sent)
-		switch {
-		case checkErr != nil:
-			return &MaybeDeliveredError{Operation: cl.op, BusinessID: businessID, ChatID: chatID, Err: amb.err, CheckErr: checkErr}
-		case delivered:
-			return nil
-		case n >= c.policy.MaxAttempts:
-			return &RetryError{Operation: cl.op, Attempts: n, Err: amb.err}
-		}
-		c.logger.Debug("ymchat send not delivered: sending again", "operation", string(cl.op), "business", businessID, "chat", chatID)
-	}
-}
-
-// delivered reads the chat's history for a PARTNER message that sent matches, written
-// at since or later.
-func (c *Client) delivered(ctx context.Context, businessID, chatID int64, since time.Time, sent func(Message) bool) (bool, error) {
-	for m, err := range c.Messages(ctx, businessID, chatID, 0) {
-		if err != nil {
-			return false, err
-		}
-		if m.Sender == SenderPartner && !m.CreatedAt.Before(since) && sent(m) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return c.sendOnce(ctx, &call{op: OpSendMessageToChat, business: businessID, req: req, once: true}, chatID, sent{text: text})
 }

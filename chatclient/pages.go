@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 )
 
-// MaxEmptyPages is how many pages in a row with nothing on them but a fresh next-page
-// token a listing accepts before it stops with a [*PagingError] matching
-// [ErrNoProgress]: a Market that pages through nothing would otherwise spend the quota.
+// MaxEmptyPages is how many pages in a row that bring nothing new (no items, or only
+// items an earlier page of the listing held) a listing accepts before it stops with a
+// [*PagingError] matching [ErrNoProgress]: a Market that pages through nothing would
+// otherwise spend the quota.
 const MaxEmptyPages = 10
 
 // ErrRepeatedPageToken is matched by the [*PagingError] of a listing the Market sent a
@@ -16,8 +18,8 @@ const MaxEmptyPages = 10
 var ErrRepeatedPageToken = errors.New("the Market repeated a page token")
 
 // ErrNoProgress is matched by the [*PagingError] of a listing that got [MaxEmptyPages]
-// empty pages in a row, each with a fresh token.
-var ErrNoProgress = errors.New("the Market sent page after page with nothing on them")
+// pages in a row, each with a fresh token, that brought nothing new.
+var ErrNoProgress = errors.New("the Market sent page after page with nothing new on them")
 
 // PagingError stops a listing that makes no progress (see [ErrRepeatedPageToken] and
 // [ErrNoProgress]) before it spends the quota. The library's iterators and the CLI
@@ -51,31 +53,34 @@ type PageRequest struct {
 	Token string
 }
 
-// pages runs a listing from start: fetch returns a page, how many items it holds and
-// the token of the next. It yields each page; on a failure it yields the error once
-// and stops. It stops after the last page, on a repeated token and after
-// MaxEmptyPages empty pages in a row.
-func pages[P any](op Operation, start PageRequest, fetch func(PageRequest) (P, int, string, error)) iter.Seq2[P, error] {
+// pages runs a listing from start: fetch returns a page and the token of the next;
+// fresh drops from the page the items an earlier page held (by id, through seen) and
+// returns how many are left, so that a listing yields each item once whatever the
+// Market repeats. It yields each page; on a failure it yields the error once and stops.
+// It stops after the last page, on a repeated token and after MaxEmptyPages pages in a
+// row that brought nothing new.
+func pages[P any](op Operation, start PageRequest, fetch func(PageRequest) (P, string, error), fresh func(P, *idSet) int) iter.Seq2[P, error] {
 	return func(yield func(P, error) bool) {
 		var (
 			loop  loopDetector
+			seen  idSet
 			empty int
 			zero  P
 		)
 		req := start
 		for n := 1; ; n++ {
-			p, items, next, err := fetch(req)
+			p, next, err := fetch(req)
 			if err != nil {
 				yield(zero, err)
 				return
 			}
-			if !yield(p, nil) || next == "" {
-				return
-			}
-			if items == 0 {
+			if fresh(p, &seen) == 0 {
 				empty++
 			} else {
 				empty = 0
+			}
+			if !yield(p, nil) || next == "" {
+				return
 			}
 			switch {
 			case loop.repeated(next):
@@ -88,6 +93,25 @@ func pages[P any](op Operation, start PageRequest, fetch func(PageRequest) (P, i
 			req.Token = next
 		}
 	}
+}
+
+// idSet holds the ids a listing has yielded, sorted: 8 bytes an item, the least a
+// listing can keep and still yield each item once.
+type idSet struct{ ids []int64 }
+
+// add adds id and reports whether it was new.
+func (s *idSet) add(id int64) bool {
+	i, found := slices.BinarySearch(s.ids, id)
+	if found {
+		return false
+	}
+	s.ids = slices.Insert(s.ids, i, id)
+	return true
+}
+
+// dropSeen removes from items those whose id seen holds already, adding the others.
+func dropSeen[T any](items []T, seen *idSet, id func(*T) int64) []T {
+	return slices.DeleteFunc(items, func(it T) bool { return !seen.add(id(&it)) })
 }
 
 // items flattens an iterator over pages into one over their items.

@@ -144,6 +144,10 @@ const (
 	WaitQuotaPacing WaitReason = "quota pacing"
 	// WaitRetryAfter: the Market answered 429 with a Retry-After header.
 	WaitRetryAfter WaitReason = "retry-after"
+	// WaitLanding: a message or file may have reached the Market though its attempt
+	// failed; the client waits until it can no longer land, then reads the chat's
+	// history (see [WithLandingWindow]). Nothing is sent again.
+	WaitLanding WaitReason = "waiting for a send to land"
 )
 
 // RetryInfo describes a wait before a retry (or before a paced request), as given to the

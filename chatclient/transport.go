@@ -39,6 +39,9 @@ type call struct {
 	// it is retried only when the Market certainly did not act on the attempt before.
 	once bool
 	used bool // req's body has been sent once: later attempts take a fresh one
+	// source, when set, reports the failure of the latest attempt's body to read what
+	// it sends (a file): the attempt failed before the Market had the whole request.
+	source func() error
 }
 
 // answer is a 2xx answer whose body has been read into a pooled buffer.
@@ -47,27 +50,16 @@ type answer struct {
 	buf    *bytes.Buffer
 }
 
-// decode unmarshals the answer's body into v and gives the buffer back. Decoding copies
-// what it keeps, so nothing refers to the buffer afterwards.
-func (c *Client) decode(op Operation, a *answer, v any) error {
-	defer putBody(a.buf)
-	if err := json.Unmarshal(a.buf.Bytes(), v); err != nil {
-		return c.responseError(op, a, err)
-	}
-	return nil
-}
-
-func (c *Client) responseError(op Operation, a *answer, err error) error {
+func (c *Client) responseError(op Operation, a *answer, err error) *ResponseError {
 	return &ResponseError{Operation: op, StatusCode: a.status, Body: c.excerpt(a.buf.Bytes()), Err: err}
 }
 
 // attempt is what one request produced.
 type attempt struct {
 	outcome
-	buf   *bytes.Buffer // the body, for a status (nil after a transport error)
-	wrote bool          // the request's headers left this process
-	took  time.Duration
-	end   time.Time // when the attempt ended, on the client's clock
+	buf  *bytes.Buffer // the body, for a status (nil after a transport error)
+	took time.Duration
+	end  time.Time // when the attempt ended, on the client's clock
 }
 
 // do runs one call to the end: admit (an in-flight lease and a place in the quota),
@@ -93,6 +85,14 @@ func (c *Client) do(ctx context.Context, cl *call) (answer, error) {
 		mnow := c.marketNow(now)
 
 		d := decide(at.outcome, now)
+		if cl.once && d.mayHaveActed {
+			// The Market may have acted on this request: never send it again blindly.
+			last := c.attemptError(cl, at)
+			putBody(at.buf)
+			took.end(report, mnow, false)
+			c.logAttempt(cl, n, at, 0, "", last)
+			return answer{}, &ambiguousError{err: last, end: now}
+		}
 		if !d.retry {
 			took.end(report, mnow, false)
 			c.logAttempt(cl, n, at, 0, "", nil)
@@ -100,12 +100,6 @@ func (c *Client) do(ctx context.Context, cl *call) (answer, error) {
 		}
 		last := c.attemptError(cl, at)
 		putBody(at.buf)
-		if cl.once && !d.refused && (at.wrote || at.status != 0) {
-			// The Market may have acted on this request: never send it again blindly.
-			took.end(report, mnow, false)
-			c.logAttempt(cl, n, at, 0, "", last)
-			return answer{}, &ambiguousError{err: last}
-		}
 		wait := d.wait
 		if d.reason == WaitQuotaReset || d.reason == WaitRetryAfter {
 			if n >= c.policy.MaxAttempts || !c.canWait(ctx, now, wait) {
@@ -178,14 +172,21 @@ func (c *Client) send(ctx context.Context, cl *call) attempt {
 	r.Header["User-Agent"] = userAgentValue
 	start := c.clock.Now()
 	resp, err := c.http.Do(r)
+	if err != nil && cl.source != nil {
+		if serr := cl.source(); serr != nil {
+			err = &sourceError{err: serr}
+		}
+	}
 	if err == nil {
 		at.status, at.header = resp.StatusCode, resp.Header
 		at.buf, at.bodyErr = readBody(resp, c.maxBody)
 	}
 	at.err = err
+	at.cancelled = (err != nil || at.bodyErr != nil) && ctx.Err() != nil
 	at.end = c.clock.Now()
 	at.took = at.end.Sub(start)
-	if wrote != nil {
+	var src *sourceError
+	if wrote != nil && !errors.As(err, &src) {
 		at.wrote = *wrote
 	}
 	return at

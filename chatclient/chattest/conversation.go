@@ -142,6 +142,9 @@ func (m market) SendFileToChat(_ context.Context, req api.SendFileToChatRequestO
 	if name == "" {
 		name = "file"
 	}
+	if m.s.fileName != nil {
+		name = m.s.fileName(name)
+	}
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}

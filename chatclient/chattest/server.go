@@ -83,6 +83,8 @@ type Server struct {
 	handler  http.Handler
 	now      func() time.Time
 	pageSize int
+	// fileName is the name a sent file is stored under; nil keeps the sender's.
+	fileName func(string) string
 
 	mu      sync.Mutex
 	reqs    []Request // a ring of at most maxReqs: the oldest at head once full
@@ -198,6 +200,19 @@ func WithClock(now func() time.Time) Option {
 			return errors.New("chattest: clock must not be nil")
 		}
 		s.now = now
+		return nil
+	}
+}
+
+// WithFileNames stores each file sent to a chat under rename(name) rather than the name
+// it was sent with, as the Market may do (normalised case or spaces): code that looks
+// for a file it sent in the history must not rely on the name it gave.
+func WithFileNames(rename func(name string) string) Option {
+	return func(s *Server) error {
+		if rename == nil {
+			return errors.New("chattest: rename must not be nil")
+		}
+		s.fileName = rename
 		return nil
 	}
 }

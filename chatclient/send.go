@@ -1,0 +1,215 @@
+package chatclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// DefaultLandingWindow is how long, unless [WithLandingWindow] says otherwise, a send
+// whose attempt failed may still land: a gateway that answered 504 while the Market
+// worked on, a request the Market was still handling when the connection dropped.
+const DefaultLandingWindow = 10 * time.Second
+
+// clockSlack widens the window in which a sent message may show in the history: the
+// Market's clock is known to about a second (its Date header is truncated to the
+// second), and a message's time may be truncated too.
+const clockSlack = 2 * time.Second
+
+// ErrMaybeDelivered is matched by [*MaybeDeliveredError].
+var ErrMaybeDelivered = errors.New("the message may have been delivered")
+
+// The reasons a [MaybeDeliveredError] gives in CheckErr, besides the failure to read the
+// chat's history.
+var (
+	// ErrNotInHistory: the chat's history, read once the send could no longer land,
+	// holds no such message. The Market did not act, as far as its history tells;
+	// [Client.Delivered] says the same later, and then sending again is safe.
+	ErrNotInHistory = errors.New("the chat's history holds no such message")
+	// ErrIndistinguishable: the history holds such a message, but another send of the
+	// same message to the same chat could explain it (the same words sent again within
+	// seconds), so it cannot be told whether this one arrived.
+	ErrIndistinguishable = errors.New("an identical message sent around the same time could explain the one in the history")
+	// ErrSettleLater: the call's budget (its deadline, or [WithMaxWait]) ends before the
+	// send can no longer land, so the history was not read; [Client.Delivered] can
+	// settle it from MaybeDeliveredError.SettleAfter on.
+	ErrSettleLater = errors.New("the call's budget ends before the send can no longer land")
+)
+
+// MaybeDeliveredError reports a message or file whose sending failed after it may have
+// reached the Market, which the chat's history could not settle (see the package doc's
+// "Sending at most once"). Sending it again may deliver it twice: settle it first with
+// [Client.Delivered], which reads the history again.
+type MaybeDeliveredError struct {
+	// Operation is [OpSendMessageToChat] or [OpSendFileToChat].
+	Operation Operation
+	// BusinessID and ChatID name the chat.
+	BusinessID, ChatID int64
+	// Text is the message's text (sendMessageToChat).
+	Text string
+	// FileName and FileSize name the file (sendFileToChat).
+	FileName string
+	FileSize int64
+	// SentFrom and SentUntil bound the send on the Market's clock: from when it began
+	// to when its last attempt failed.
+	SentFrom, SentUntil time.Time
+	// SettleAfter is when, on the Market's clock, the send can no longer land: from
+	// then on the chat's history tells whether it did.
+	SettleAfter time.Time
+	// Err is the failure of the send.
+	Err error
+	// CheckErr is why the history did not settle it: [ErrNotInHistory],
+	// [ErrIndistinguishable], [ErrSettleLater], or the failure to read it.
+	CheckErr error
+
+	rec *sendRecord // the client's memory of this send, so that it never explains itself
+}
+
+// Error implements error.
+func (e *MaybeDeliveredError) Error() string {
+	return fmt.Sprintf("chatclient: %s: chat %d: %v: %s; %v",
+		e.Operation, e.ChatID, ErrMaybeDelivered, strings.TrimPrefix(e.Err.Error(), "chatclient: "+string(e.Operation)+": "), e.CheckErr)
+}
+
+// Is reports whether target is [ErrMaybeDelivered].
+func (e *MaybeDeliveredError) Is(target error) bool { return target == ErrMaybeDelivered }
+
+// Unwrap returns the failure of the send.
+func (e *MaybeDeliveredError) Unwrap() error { return e.Err }
+
+// what is what the send puts into the chat, as its history shows it.
+func (e *MaybeDeliveredError) what() sent {
+	return sent{text: e.Text, file: e.FileName, size: e.FileSize}
+}
+
+// sent is what a send puts into a chat: a text, or a file of a name and a size.
+type sent struct {
+	text string
+	file string
+	size int64
+}
+
+// in reports whether m is a message of the seller that carries it. The Market may
+// store a file under a name of its own making (case, spaces), so names are compared
+// folded.
+func (s sent) in(m Message) bool {
+	if m.Sender != SenderPartner {
+		return false
+	}
+	if s.file == "" {
+		return strings.TrimSpace(m.Text) == strings.TrimSpace(s.text)
+	}
+	for _, a := range m.Attachments {
+		if a.Size == s.size && foldName(a.Name) == foldName(s.file) {
+			return true
+		}
+	}
+	return false
+}
+
+// foldName is a file name as compared with the history: lower case, without white
+// space or underscores.
+func foldName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || r == '_' {
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, name)
+}
+
+// sendOnce sends a call that must not be delivered twice and keeps the send rule (see
+// the package doc): the request path sends it again only after an attempt the Market
+// certainly did not act on; after any other failure the chat's history decides, read
+// once the send can no longer land and within the call's budget.
+func (c *Client) sendOnce(ctx context.Context, cl *call, chatID int64, what sent) error {
+	rec := c.sends.begin(cl.business, chatID, what, c.MarketTime())
+	a, err := c.do(ctx, cl)
+	if err == nil {
+		if err = c.acceptance(cl.op, &a); err == nil {
+			c.sends.end(rec, c.MarketTime())
+			return nil
+		}
+		err = &ambiguousError{err: err, end: c.clock.Now()}
+	}
+	var amb *ambiguousError
+	if !errors.As(err, &amb) {
+		c.sends.drop(rec)
+		return err
+	}
+	landed := amb.end.Add(c.landing)
+	c.sends.end(rec, c.marketNow(landed))
+	e := &MaybeDeliveredError{Operation: cl.op, BusinessID: cl.business, ChatID: chatID,
+		Text: what.text, FileName: what.file, FileSize: what.size, SentFrom: rec.from,
+		SentUntil: c.marketNow(amb.end), SettleAfter: c.marketNow(landed), Err: amb.err, rec: rec}
+	now := c.clock.Now()
+	wait := landed.Sub(now)
+	if !c.canWait(ctx, now, wait) {
+		e.CheckErr = ErrSettleLater
+		return e
+	}
+	err = c.wait(ctx, RetryInfo{Operation: cl.op, BusinessID: cl.business, Wait: wait, Reason: WaitLanding, Err: amb.err})
+	if err == nil {
+		var ok bool
+		if ok, err = c.delivered(ctx, e); ok {
+			return nil
+		}
+	}
+	e.CheckErr = err
+	return e
+}
+
+// Delivered settles a [*MaybeDeliveredError] from the chat's history: true when the
+// message or file is there, false when it is not (then sending it again is safe).
+//
+// It is safe to call from e.SettleAfter on, when the send can no longer land; before
+// that it returns an error matching [ErrSettleLater] and reads nothing. It returns an
+// error matching [ErrIndistinguishable] when the history holds such a message but
+// another send of the same message to the same chat could explain it: this client
+// remembers its own sends for [SendMemory]; identical words sent by another process
+// within the same seconds cannot be told apart from these.
+func (c *Client) Delivered(ctx context.Context, e *MaybeDeliveredError) (bool, error) {
+	if e == nil {
+		return false, &ValidationError{Field: "MaybeDeliveredError", Rule: "must not be nil", Value: nil}
+	}
+	if now := c.MarketTime(); now.Before(e.SettleAfter) {
+		return false, fmt.Errorf("chatclient: %s: chat %d: %w: settle after %s (in %s)", e.Operation, e.ChatID, ErrSettleLater,
+			e.SettleAfter.UTC().Format(time.RFC3339), e.SettleAfter.Sub(now).Round(time.Second))
+	}
+	ok, err := c.delivered(ctx, e)
+	if errors.Is(err, ErrNotInHistory) {
+		return false, nil
+	}
+	return ok, err
+}
+
+// delivered reads the chat's history for what e sent, within the window in which it
+// could have been written. One such message that no other send of this client
+// explains is this one; none means it was not delivered; more, or one that another
+// send explains, cannot be told apart.
+func (c *Client) delivered(ctx context.Context, e *MaybeDeliveredError) (bool, error) {
+	what := e.what()
+	lo, hi := e.SentFrom.Add(-clockSlack), e.SettleAfter.Add(clockSlack)
+	var (
+		found int
+		at    time.Time
+	)
+	for m, err := range c.Messages(ctx, e.BusinessID, e.ChatID, 0) {
+		if err != nil {
+			return false, err
+		}
+		if !m.CreatedAt.Before(lo) && !m.CreatedAt.After(hi) && what.in(m) {
+			found, at = found+1, m.CreatedAt
+		}
+	}
+	switch {
+	case found == 0:
+		return false, ErrNotInHistory
+	case found > 1 || c.sends.explains(e.BusinessID, e.ChatID, what, at, e.rec):
+		return false, ErrIndistinguishable
+	}
+	return true, nil
+}
