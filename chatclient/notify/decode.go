@@ -3,7 +3,6 @@ package notify
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -36,9 +35,10 @@ func formatErr(field, reason string) error { return &FormatError{Field: field, R
 // Rules: the body is one JSON object; notificationType is a non-empty string; for
 // the chat types chatId and businessId are JSON integers ≥ 1 in the int64 range, the
 // time field is an RFC 3339 date-time string, and messageId is a non-empty string or
-// a JSON integer (kept as sent). A null counts as absent. Unknown properties are
-// ignored, as the vendor adds fields over time. PING is taken whatever else it holds
-// (its time is kept only when it is a valid date-time).
+// a JSON integer (kept as sent) that, when it is a decimal integer, is ≥ 1. A null
+// counts as absent. Unknown properties are ignored, as the vendor adds fields over
+// time, and may be nested to any depth. PING is taken whatever else it holds (its
+// time is kept only when it is a valid date-time).
 func Decode(body []byte) (Notification, error) {
 	typ, obj, err := decodeEnvelope(body)
 	if err != nil {
@@ -48,22 +48,15 @@ func Decode(body []byte) (Notification, error) {
 }
 
 // decodeEnvelope checks that body is a JSON object with a non-empty string
-// notificationType and returns the type and the object's properties.
+// notificationType and returns the type and the object's properties. The syntax of
+// the whole body is checked, but not with encoding/json: see objectMembers.
 func decodeEnvelope(body []byte) (string, map[string]json.RawMessage, error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(body, &obj); err != nil {
-		var se *json.SyntaxError
-		switch {
-		case len(bytes.TrimSpace(body)) == 0:
-			return "", nil, formatErr("", "empty body")
-		case errors.As(err, &se):
-			return "", nil, formatErr("", "malformed JSON at byte "+strconv.FormatInt(se.Offset, 10))
-		default:
-			return "", nil, formatErr("", "body is not a JSON object")
-		}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return "", nil, formatErr("", "empty body")
 	}
-	if obj == nil {
-		return "", nil, formatErr("", "body is not a JSON object")
+	obj, err := objectMembers(body)
+	if err != nil {
+		return "", nil, formatErr("", err.Error())
 	}
 	raw, ok := present(obj, "notificationType")
 	if !ok {
@@ -197,12 +190,41 @@ func decodeMessageID(raw []byte) (MessageID, error) {
 		if s == "" {
 			return "", formatErr("messageId", "empty")
 		}
+		if notPositive(s) {
+			return "", formatErr("messageId", "must be at least 1")
+		}
 		return MessageID(s), nil
 	}
 	if isIntegerLiteral(raw) {
+		if notPositive(string(raw)) {
+			return "", formatErr("messageId", "must be at least 1")
+		}
 		return MessageID(raw), nil
 	}
 	return "", formatErr("messageId", "neither a string nor an integer")
+}
+
+// notPositive reports whether s is a decimal integer below 1 as
+// strconv.ParseInt reads it (a sign, then digits; any size): such an id names no
+// message getChatMessage can fetch, so a retry could never succeed. Other text is
+// kept as sent.
+func notPositive(s string) bool {
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	if s == "" {
+		return false
+	}
+	zero := true
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+		zero = zero && c == '0'
+	}
+	return neg || zero
 }
 
 // isIntegerLiteral reports whether b is a JSON number without fraction or exponent.

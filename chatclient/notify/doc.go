@@ -34,13 +34,20 @@
 //
 // The Market waits 10 s for an answer (1 s for PING), drops a notification answered
 // 400 and retries one answered anything else but 200 (for up to 14 days, after which
-// it switches the integration off). So the handler:
+// it switches the integration off). A 400 therefore loses the notification for good,
+// and is sent only when a retry could never succeed. So the handler:
 //
-//   - answers PING 200 itself, before and without any user code;
-//   - answers 400 WRONG_EVENT_FORMAT only for what can never succeed: a body that is
-//     not a JSON object, lacks notificationType, has a missing or malformed required
-//     field of a chat type (the message names the field), or is over the size limit
+//   - answers PING 200 itself, before and without any user code, whatever else the
+//     object holds (unknown properties may be nested to any depth);
+//   - answers 400 WRONG_EVENT_FORMAT only for a complete body that can never
+//     succeed: one that is not a JSON object, lacks notificationType, has a missing or
+//     malformed required field of a chat type (an id, messageId included, of 0 or
+//     below is malformed; the message names the field), or is over the size limit
 //     (1 MiB by default, [WithMaxBodySize]);
+//   - answers 500 UNKNOWN when the body cannot be read in full (the connection was
+//     reset or cut short, or the server's ReadTimeout ended it): that is the
+//     receiver's failure, not a malformed notification, and the Market sends it
+//     again;
 //   - answers 200 for types it does not decode (unless [OnOther] or [OnNotification]
 //     fails), for types with no function set, and for repeats ([WithDedup]): the
 //     vendor says repeats are normal, and anything but 200 shows as an error in the
@@ -51,6 +58,15 @@
 //     at the deadline and the function's context is cancelled;
 //   - answers 403 to callers outside [WithAllowedNetworks] and 405 (Allow: POST) to
 //     other methods.
+//
+// With [WithDedup], a success is remembered whenever the function returns nil, even
+// after a 500 went out at the deadline or the Market hung up, so the retry is
+// answered 200 without running the function again. Repeats of a notification whose
+// function is running coalesce: they wait for that one run (each within its own
+// timeout, else 500) and get its answer, 200 on success and 500 on failure (the
+// Market then retries, and a later delivery runs the function again). The set holds
+// at most n entries of a fixed size each (a 16-byte digest, whatever the size of the
+// ids), so it is bounded in count and in bytes, and it takes memory as it fills.
 //
 // Every answer is application/json and matches [OpenAPI], the package's own
 // description of the endpoint.
@@ -64,7 +80,9 @@
 // plain string that rejects the integer getChatMessage actually uses. The hand
 // decoder ([Decode]) is about a hundred lines, checks every required field with a
 // message naming it, accepts messageId as a string or an integer and keeps it as
-// sent ([MessageID]), lets unknown types through as [Other], and is fuzzed. The tests
+// sent ([MessageID]), lets unknown types through as [Other], and is fuzzed. It checks
+// the syntax of the whole body with a scanner of its own, as encoding/json refuses
+// any document nested deeper than 10000 levels even where nobody reads it. The tests
 // keep it and [OpenAPI] in step by validating fixtures and every answer against the
 // description with kin-openapi, which the package itself does not import.
 package notify

@@ -7,15 +7,19 @@ import (
 	"github.com/ymchat/ymchat/chatclient/notify"
 )
 
-// FuzzDecode: Decode never panics, and what it accepts has every required field set
+// FuzzDecode: Decode never panics, takes as well-formed JSON exactly what json.Valid
+// takes (below its depth limit), and what it accepts has every required field set
 // and re-encodes to JSON that decodes to the same notification (a fixed point).
 // Seeds: the fixtures below and testdata/fuzz/FuzzDecode.
 func FuzzDecode(f *testing.F) {
-	for _, s := range []string{ping, created, sent, started, finished, order, `{}`, `null`, `[]`} {
+	for _, s := range []string{ping, created, sent, started, finished, order, `{}`, `null`, `[]`, `{"notificationType":"PING","x":[[{"y":[]}]]}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		n, err := notify.Decode(body)
+		if len(body) < 10000 && syntaxRejected(err) == json.Valid(body) {
+			t.Fatalf("json.Valid %v, but Decode: %v", json.Valid(body), err)
+		}
 		if err != nil {
 			if _, ok := err.(*notify.FormatError); !ok {
 				t.Fatalf("error %T %v is not a *FormatError", err, err)

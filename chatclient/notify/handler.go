@@ -26,8 +26,11 @@ const (
 // Handler is the http.Handler that receives the Market's notifications; build it
 // with [NewHandler]. It is safe for concurrent use.
 type Handler struct {
-	cfg  config
-	seen *seenSet
+	cfg   config
+	dedup *dedup // nil without WithDedup
+	// waiting, when set (by tests only), is called when a repeat starts waiting for
+	// the run of its event that is under way.
+	waiting func()
 }
 
 // NewHandler returns a Handler configured by opts. It fails only on invalid options
@@ -52,7 +55,7 @@ func NewHandler(opts ...Option) (*Handler, error) {
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
-	return &Handler{cfg: c, seen: newSeenSet(c.dedup)}, nil
+	return &Handler{cfg: c, dedup: newDedup(c.dedup)}, nil
 }
 
 const modulePath = "github.com/ymchat/ymchat"
@@ -97,10 +100,13 @@ type errorBody struct {
 //
 //   - a caller outside [WithAllowedNetworks]: 403;
 //   - a method other than POST: 405 with Allow: POST;
+//   - a body that cannot be read in full (the connection failed, was cut or timed
+//     out): 500 UNKNOWN, so that the Market sends it again;
 //   - a body over the size limit, not a JSON object, without notificationType, or a
 //     chat notification with a missing or invalid field: 400 WRONG_EVENT_FORMAT;
 //   - PING: 200 at once, no user code runs;
-//   - a repeat remembered by [WithDedup]: 200, no user code runs;
+//   - a repeat remembered by [WithDedup]: 200, no user code runs; a repeat of one
+//     whose function is running waits for that run and gets its answer;
 //   - otherwise the function set for the type runs (200 when none is set): 200 when
 //     it returns nil, 500 UNKNOWN when it returns an error, panics or outlives its
 //     timeout.
@@ -125,12 +131,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		msg := "reading the body: " + err.Error()
 		if errors.As(err, &tooBig) {
-			msg = "body exceeds " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"
+			// The Market would send the same body again: only a 400 ends it.
+			msg := "body exceeds " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"
+			log.Warn("notify: rejected", "remote", r.RemoteAddr, "reason", msg)
+			writeError(w, http.StatusBadRequest, ErrorWrongEventFormat, msg)
+			return
 		}
-		log.Warn("notify: rejected", "remote", r.RemoteAddr, "reason", msg)
-		writeError(w, http.StatusBadRequest, ErrorWrongEventFormat, msg)
+		// The body was not seen whole, so nothing says it is malformed; a 400 would
+		// lose the notification, a 500 has the Market send it again.
+		log.Error("notify: reading the body failed", "remote", r.RemoteAddr, "err", err)
+		writeError(w, http.StatusInternalServerError, ErrorUnknown, "reading the body failed")
 		return
 	}
 	typ, obj, err := decodeEnvelope(body)
@@ -153,21 +164,33 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.accept(w, start)
 		return
 	}
-	key := ""
-	if h.seen != nil {
-		key = dedupKey(n)
-		if h.seen.contains(key) {
-			log.Debug("notify: repeat; taken", "type", typ, "key", key)
+	var f *flight
+	if h.dedup == nil {
+		f = newFlight()
+		h.start(r.Context(), call, n, f.end)
+	} else {
+		key := dedupKey(n)
+		var lead bool
+		f, lead = h.dedup.begin(key)
+		switch {
+		case f == nil:
+			log.Debug("notify: repeat; taken", "type", typ)
 			h.accept(w, start)
 			return
+		case lead:
+			h.start(r.Context(), call, n, func(err error) { h.dedup.finish(key, f, err) })
+		default:
+			log.Debug("notify: repeat of a running notification; waiting for it", "type", typ)
+			if h.waiting != nil {
+				h.waiting()
+			}
 		}
 	}
-	if err := h.run(r.Context(), call, n); err != nil {
+	if err := h.wait(r.Context(), f); err != nil {
 		log.Error("notify: handler failed", "type", typ, "err", err)
 		writeError(w, http.StatusInternalServerError, ErrorUnknown, h.failureMessage(err))
 		return
 	}
-	h.seen.add(key)
 	h.accept(w, start)
 }
 
@@ -209,28 +232,45 @@ var (
 	errTimeout = errors.New("timed out")
 )
 
-// run calls fn in its own goroutine with a context that ends after the timeout, and
-// returns its error, or errTimeout as soon as the context ends first (fn then keeps
-// running until it notices the cancelled context), or errPanic.
-func (h *Handler) run(parent context.Context, fn func(context.Context) error, n Notification) error {
-	ctx, cancel := context.WithTimeoutCause(parent, h.cfg.timeout, fmt.Errorf("notify: %w after %v", errTimeout, h.cfg.timeout))
-	defer cancel()
-	done := make(chan error, 1)
+// start calls fn in its own goroutine and passes its error (errPanic when it
+// panics) to end. fn's context ends after the timeout but not when the caller hangs
+// up: repeats may be waiting for its outcome, and a success is worth remembering
+// whenever it comes. The context keeps the request's values.
+func (h *Handler) start(req context.Context, fn func(context.Context) error, n Notification, end func(error)) {
+	ctx, cancel := context.WithTimeoutCause(context.WithoutCancel(req), h.cfg.timeout, h.timeoutCause())
 	go func() {
+		defer cancel()
+		// end runs however fn leaves (return, panic, runtime.Goexit), so that
+		// waiting repeats are never left without an outcome.
+		err := errPanic
 		defer func() {
 			if p := recover(); p != nil {
 				h.cfg.logger.Error("notify: handler panicked", "type", n.NotificationType(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				done <- errPanic
 			}
+			end(err)
 		}()
-		done <- fn(ctx)
+		err = fn(ctx)
+		if err != nil && ctx.Err() != nil {
+			err = context.Cause(ctx) // it failed because its time was up
+		}
 	}()
+}
+
+// wait returns the outcome of f, or errTimeout when the request's own timeout ends
+// first (the run goes on; its outcome still counts for the repeats).
+func (h *Handler) wait(req context.Context, f *flight) error {
+	ctx, cancel := context.WithTimeoutCause(req, h.cfg.timeout, h.timeoutCause())
+	defer cancel()
 	select {
-	case err := <-done:
-		return err
+	case <-f.done:
+		return f.err
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+}
+
+func (h *Handler) timeoutCause() error {
+	return fmt.Errorf("notify: %w after %v", errTimeout, h.cfg.timeout)
 }
 
 func (h *Handler) failureMessage(err error) string {

@@ -1,18 +1,22 @@
 package notify_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,34 +47,57 @@ func (a answer) errorBody(t testing.TB) (typ, msg string) {
 	return b.Error.Type, b.Error.Message
 }
 
-// serve starts a real HTTP server with a handler built from opts (quiet logger and
-// fixed clock first, so opts may replace them) mounted at path.
-func serve(t testing.TB, path string, opts ...notify.Option) *httptest.Server {
+// newHandler builds a handler from opts, after a quiet logger and the fixed clock so
+// that opts may replace them.
+func newHandler(t testing.TB, opts ...notify.Option) *notify.Handler {
 	t.Helper()
 	h, err := notify.NewHandler(append([]notify.Option{notify.WithLogger(quiet), notify.WithClock(func() time.Time { return fixed })}, opts...)...)
 	require.NoError(t, err)
+	return h
+}
+
+// serve starts a real HTTP server with a handler built by newHandler from opts,
+// mounted at path.
+func serve(t testing.TB, path string, opts ...notify.Option) *httptest.Server {
+	t.Helper()
 	mux := http.NewServeMux()
-	mux.Handle(path, h)
-	srv := httptest.NewServer(mux)
+	mux.Handle(path, newHandler(t, opts...))
+	return serveHandler(t, mux)
+}
+
+// serveHandler starts a real HTTP server with h.
+func serveHandler(t testing.TB, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
 }
 
 func do(t testing.TB, srv *httptest.Server, method, path, body string, header ...string) answer {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	a, err := send(srv, method, path, body, header...)
 	require.NoError(t, err)
+	mustSpec(t).validateResponse(t, method, a.status, a.header, a.body)
+	return a
+}
+
+// send is do without the checks, for goroutines other than the test's.
+func send(srv *httptest.Server, method, path, body string, header ...string) (answer, error) {
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		return answer{}, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Add(header[i], header[i+1])
 	}
 	resp, err := srv.Client().Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return answer{}, err
+	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	mustSpec(t).validateResponse(t, method, resp.StatusCode, resp.Header, b)
-	return answer{resp.StatusCode, resp.Header, b}
+	return answer{resp.StatusCode, resp.Header, b}, err
 }
 
 func post(t testing.TB, srv *httptest.Server, body string, header ...string) answer {
@@ -251,6 +278,13 @@ func TestWrongFormat(t *testing.T) {
 		{"empty messageId", swap(sent, `"1004"`, `""`), "messageId: empty"},
 		{"boolean messageId", swap(sent, `"1004"`, `true`), "messageId: neither a string nor an integer"},
 		{"fractional messageId", swap(sent, `"1004"`, `10.5`), "messageId: neither a string nor an integer"},
+		{"messageId 0", swap(sent, `"1004"`, `0`), "messageId: must be at least 1"},
+		{"messageId negative", swap(sent, `"1004"`, `-1004`), "messageId: must be at least 1"},
+		{"messageId -0", swap(sent, `"1004"`, `-0`), "messageId: must be at least 1"},
+		{"messageId string 0", swap(sent, `"1004"`, `"0"`), "messageId: must be at least 1"},
+		{"messageId string zeros", swap(sent, `"1004"`, `"+000"`), "messageId: must be at least 1"},
+		{"messageId string negative", swap(sent, `"1004"`, `"-99999999999999999999"`), "messageId: must be at least 1"},
+		{"chatId -0", swap(created, `"chatId":81`, `"chatId":-0`), "chatId: must be at least 1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -273,6 +307,72 @@ func TestBodyLimit(t *testing.T) {
 	requireOK(t, post(t, srv, created))
 	big := `{"notificationType":"ORDER_CREATED","pad":"` + strings.Repeat("x", 200) + `"}`
 	requireError(t, post(t, srv, big), http.StatusBadRequest, "WRONG_EVENT_FORMAT", "body exceeds 200 bytes")
+}
+
+// rawPost sends the headers of a POST of body and only its first part bytes over a
+// raw connection, then closes the connection's write side when cut is set, and
+// returns the answer (checked against openapi.yaml).
+func rawPost(t testing.TB, srv *httptest.Server, body string, part int, cut bool) answer {
+	t.Helper()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "POST /notification HTTP/1.1\r\nHost: market\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:part])
+	require.NoError(t, err)
+	if cut {
+		require.NoError(t, conn.(*net.TCPConn).CloseWrite())
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	mustSpec(t).validateResponse(t, http.MethodPost, resp.StatusCode, resp.Header, b)
+	return answer{resp.StatusCode, resp.Header, b}
+}
+
+type failingReader struct{ err error }
+
+func (r failingReader) Read([]byte) (int, error) { return 0, r.err }
+
+// TestBodyReadFailure: a body that cannot be read in full is the receiver's failure,
+// answered 500 so that the Market sends it again, never 400, which would lose it.
+func TestBodyReadFailure(t *testing.T) {
+	var calls atomic.Int32
+	h := newHandler(t, notify.OnNotification(func(context.Context, notify.Notification) error {
+		calls.Add(1)
+		return nil
+	}))
+	t.Run("stalls past the server's ReadTimeout", func(t *testing.T) {
+		srv := httptest.NewUnstartedServer(h)
+		// The server's own limits, not waits of the test: the headers have all the
+		// time they need, the body is due 50ms after the request began.
+		srv.Config.ReadHeaderTimeout = time.Minute
+		srv.Config.ReadTimeout = 50 * time.Millisecond
+		srv.Start()
+		t.Cleanup(srv.Close)
+		// The client sends half the body and then nothing until it has the answer.
+		a := rawPost(t, srv, created, len(created)/2, false)
+		requireError(t, a, http.StatusInternalServerError, "UNKNOWN", "reading the body failed")
+	})
+	t.Run("cut short", func(t *testing.T) {
+		srv := serveHandler(t, h)
+		a := rawPost(t, srv, created, len(created)/2, true)
+		requireError(t, a, http.StatusInternalServerError, "UNKNOWN", "reading the body failed")
+	})
+	t.Run("connection error", func(t *testing.T) {
+		for _, err := range []error{io.ErrUnexpectedEOF, syscall.ECONNRESET, os.ErrDeadlineExceeded} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/notification", io.MultiReader(strings.NewReader(created[:10]), failingReader{err})))
+			mustSpec(t).validateResponse(t, http.MethodPost, rec.Code, rec.Header(), rec.Body.Bytes())
+			requireError(t, answer{rec.Code, rec.Header(), rec.Body.Bytes()}, http.StatusInternalServerError, "UNKNOWN", "reading the body failed")
+		}
+	})
+	t.Run("the whole body arrives", func(t *testing.T) {
+		srv := serveHandler(t, h)
+		requireOK(t, rawPost(t, srv, created, len(created), false))
+	})
+	assert.Equal(t, int32(1), calls.Load(), "only the whole body reached the function")
 }
 
 func TestMethodAndPath(t *testing.T) {
@@ -404,49 +504,6 @@ func TestPingWhileBlocked(t *testing.T) {
 	assert.Equal(t, int32(1), calls.Load())
 }
 
-func TestDedup(t *testing.T) {
-	var calls, successes atomic.Int32
-	srv := serve(t, "/notification", notify.WithDedup(100),
-		notify.OnChatMessageSent(func(context.Context, notify.ChatMessageSent) error {
-			if calls.Add(1) <= 2 {
-				return errors.New("not yet")
-			}
-			successes.Add(1)
-			return nil
-		}))
-	requireError(t, post(t, srv, sent), http.StatusInternalServerError, "UNKNOWN", "failed")
-	requireError(t, post(t, srv, sent), http.StatusInternalServerError, "UNKNOWN", "failed")
-	requireOK(t, post(t, srv, sent))
-	require.Equal(t, int32(3), calls.Load())
-	require.Equal(t, int32(1), successes.Load())
-
-	requireOK(t, post(t, srv, sent)) // the duplicate
-	// The same message sent as a number, with the time in another offset: a repeat too.
-	requireOK(t, post(t, srv, `{"notificationType":"CHAT_MESSAGE_SENT","sentAt":"2026-01-02T03:04:05Z","businessId":7,"messageId":1004,"chatId":81}`))
-	assert.Equal(t, int32(3), calls.Load(), "duplicates run no user code")
-
-	// Another message in the same chat is not a repeat.
-	requireOK(t, post(t, srv, strings.Replace(sent, `"1004"`, `"1005"`, 1)))
-	assert.Equal(t, int32(4), calls.Load())
-}
-
-func TestDedupOtherTypesAndEviction(t *testing.T) {
-	var calls atomic.Int32
-	srv := serve(t, "/notification", notify.WithDedup(2), notify.OnNotification(func(context.Context, notify.Notification) error {
-		calls.Add(1)
-		return nil
-	}))
-	a := `{"notificationType":"ORDER_CREATED","orderId":1}`
-	b := `{"notificationType":"ORDER_CREATED","orderId":2}`
-	requireOK(t, post(t, srv, a))
-	requireOK(t, post(t, srv, a))
-	requireOK(t, post(t, srv, b))
-	requireOK(t, post(t, srv, created)) // evicts a
-	require.Equal(t, int32(3), calls.Load())
-	requireOK(t, post(t, srv, a))
-	assert.Equal(t, int32(4), calls.Load(), "the oldest entry was evicted")
-}
-
 func TestAllowedNetworks(t *testing.T) {
 	loopback := netip.MustParsePrefix("127.0.0.0/8")
 	proxies := notify.WithTrustedProxies(netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8"))
@@ -528,7 +585,7 @@ func TestConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range 10 {
-				body := fmt.Sprintf(`{"notificationType":"CHAT_MESSAGE_SENT","chatId":%d,"messageId":"%d","businessId":1,"sentAt":"2026-01-02T03:04:05Z"}`, i+1, j)
+				body := fmt.Sprintf(`{"notificationType":"CHAT_MESSAGE_SENT","chatId":%d,"messageId":"%d","businessId":1,"sentAt":"2026-01-02T03:04:05Z"}`, i+1, j+1)
 				requireOK(t, post(t, srv, body))
 			}
 		}()

@@ -124,7 +124,10 @@ func OnNotification(fn func(context.Context, Notification) error) Option {
 
 // WithTimeout sets how long the user's function may run for one notification
 // (default [DefaultTimeout]; 0 < d ≤ [MaxTimeout]). When it runs longer the handler
-// answers 500 at the deadline and cancels the function's context.
+// answers 500 at the deadline and cancels the function's context. The context is not
+// cancelled when the caller hangs up: repeats may be waiting for the outcome, and
+// [WithDedup] remembers a success that comes late. A repeat waiting for a running
+// function waits at most d from its own arrival.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 || d > MaxTimeout {
@@ -198,10 +201,18 @@ func masked(name string, prefixes []netip.Prefix) ([]netip.Prefix, error) {
 
 // WithDedup remembers the last n notifications handled successfully (n ≥ 0; 0, the
 // default, turns de-duplication off). A repeat of one of them is answered 200 without
-// calling user code. A notification is remembered only after its function returned
-// nil, so one that failed is handled again when the Market retries. Repeats are
-// recognised by type, business, chat and message id or event time; for [Other] by the
-// whole body. Two deliveries handled at the same moment may both run.
+// calling user code. A notification is remembered when its function returns nil, even
+// after its answer went out (500 at the deadline, or the Market hung up), so that the
+// Market's retry is answered 200 without running it again; one that failed is
+// handled again when the Market retries. A repeat that arrives while the function is
+// still running for the same notification does not run it beside it: it waits for
+// that run (within its own timeout, else 500) and gets the same answer, 200 or 500.
+//
+// Repeats are recognised by type, business, chat and message id or event time; for
+// [Other] by the whole body. Each remembered notification costs a fixed-size digest
+// (16 bytes of SHA-256, plus the map: about 50 bytes in all) whatever the size of its
+// ids, so the set takes at most about 50 MiB for n = 1,000,000; the memory is taken
+// as the set fills, not up front. When full, the oldest entry is forgotten first.
 func WithDedup(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
