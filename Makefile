@@ -69,6 +69,7 @@ bench:
 	@for i in 1 2 3 4 5; do $(BIN)/bench.test -test.run '^$$' -test.bench 'Iterate|History' -test.benchmem | tee -a bench.out; done
 	$(BIN)/bench.test -test.run '^$$' -test.bench 'SendFile' -test.benchmem -test.benchtime 5x | tee -a bench.out
 	$(BIN)/bench.test -test.run '^$$' -test.bench 'Quota' -test.benchtime 1x | tee -a bench.out
+	$(GO) test -run '^$$' -bench 'BenchmarkSendUnderFaults' -benchtime 1x ./chatclient | tee -a bench.out
 	$(MAKE) --no-print-directory bench-fleet | tee -a bench.out
 	$(GO) run ./internal/bench/benchsummary -o BENCHMARKS.md < bench.out
 

@@ -3,11 +3,15 @@ package chatclient_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,17 +23,14 @@ import (
 	"github.com/ymchat/ymchat/internal/faultnet"
 )
 
-// settlingClock is the fake clock the client shares with the fake Market, except that
-// a wait first lets settle run: the test's event that every request still on its way
-// (behind a gateway, in a proxy) has landed.
-type settlingClock struct {
-	*chattest.Clock
-	settle func()
-}
-
-func (c settlingClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.settle()
-	return c.Clock.Sleep(ctx, d)
+// settleFirst lets settle run before the client waits for a send to land: the test's
+// event that every request still on its way (behind a gateway, in a proxy) has landed.
+func settleFirst(settle func()) chatclient.Option {
+	return chatclient.WithRetryHook(func(info chatclient.RetryInfo) {
+		if info.Reason == chatclient.WaitLanding {
+			settle()
+		}
+	})
 }
 
 // sendEnv is a fake Market and a client that share a fake clock, so that waiting for a
@@ -257,7 +258,7 @@ func TestSendBehindAGatewayThatTimesOutLandsOnce(t *testing.T) {
 	t.Cleanup(front.Close)
 	t.Cleanup(gw.Close)
 	c := clientFor(t, srv, fastRetries, chatclient.WithBaseURL(front.URL),
-		chatclient.WithClock(settlingClock{Clock: clock, settle: gw.Settle}))
+		chatclient.WithClock(clock), settleFirst(gw.Settle))
 	srv.Script("sendMessageToChat", chattest.Delay(50*time.Millisecond)) // the Market is slow, and acts
 
 	require.NoError(t, c.SendMessage(context.Background(), 100, 5000003, "through the gateway"))
@@ -271,10 +272,10 @@ func TestAnAnswerCutInsideItsStatusLine(t *testing.T) {
 	srv := newFake(t, chattest.WithClock(clock.Now))
 	u, err := url.Parse(srv.URL)
 	require.NoError(t, err)
-	first := true
+	var cut atomic.Bool // cut the next connection's answer
+	cut.Store(true)
 	proxy, err := faultnet.NewProxy(u.Host, func() faultnet.Fault {
-		defer func() { first = false }()
-		if first {
+		if cut.Swap(false) {
 			return faultnet.Fault{CutAnswerAfter: len("HTTP/1.1 2")}
 		}
 		return faultnet.Fault{}
@@ -282,7 +283,7 @@ func TestAnAnswerCutInsideItsStatusLine(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = proxy.Close() })
 	c := clientFor(t, srv, fastRetries, chatclient.WithBaseURL("http://"+proxy.Addr()),
-		chatclient.WithClock(settlingClock{Clock: clock, settle: proxy.Settle}),
+		chatclient.WithClock(clock), settleFirst(proxy.Settle),
 		chatclient.WithHTTPClient(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}))
 
 	t.Run("a send the Market acted on is success", func(t *testing.T) {
@@ -291,7 +292,7 @@ func TestAnAnswerCutInsideItsStatusLine(t *testing.T) {
 		assert.Equal(t, 1, requestsOf(srv, "sendMessageToChat"))
 	})
 	t.Run("a read is retried", func(t *testing.T) {
-		first = true
+		cut.Store(true)
 		chat, err := c.GetChat(context.Background(), 100, 5000003)
 		require.NoError(t, err)
 		assert.Equal(t, int64(5000003), chat.ID)
@@ -369,4 +370,164 @@ func (f failingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	}
 	clear(p)
 	return len(p), nil
+}
+
+// soakCounts classifies every send of a soak by what the fake Market holds.
+type soakCounts struct {
+	sends, ok, maybe, failed     int
+	maybeLanded                  int // maybe-delivered sends that did land
+	unsettled                    int // maybe-delivered sends Delivered could not settle (the history unreadable)
+	duplicates, lostAcks, silent int // the promises broken: must stay 0
+	wrongSettlements             int // Delivered said otherwise than the chat: must stay 0
+	gatewayTimeouts              int
+}
+
+// soak sends n messages and files (one in four a file) from 8 goroutines through a
+// fault proxy (latency, resets, requests and answers cut, black holes), a gateway that
+// gives up on one request in seven while the Market goes on, and a fake Market that
+// is itself slow, failing or dropping answers at random. All of it is drawn from seed.
+func soak(tb testing.TB, seed uint64, n int) soakCounts {
+	tb.Helper()
+	// The real clock: a fake one that every goroutine's waits move forward would stamp a
+	// message that landed late with a time far past its send's window.
+	srv := chattest.NewServer(chattest.WithDefaultFixture(), chattest.WithRequestLog(100),
+		chattest.WithFaultRate(0.1, seed, chattest.Delay(5*time.Millisecond), chattest.Delay(20*time.Millisecond),
+			chattest.StatusFault(503, "UNAVAILABLE", "try later"), chattest.DropAfter(), chattest.Drop(), chattest.Truncated()))
+	tb.Cleanup(srv.Close)
+	var mu sync.Mutex
+	rnd := rand.New(rand.NewPCG(seed, seed+1))
+	gw := faultnet.NewGateway(srv.URL, func(*http.Request) time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		if rnd.IntN(7) == 0 {
+			return faultnet.GiveUpAtOnce
+		}
+		return time.Minute
+	})
+	front := httptest.NewServer(gw)
+	tb.Cleanup(gw.Close)
+	tb.Cleanup(front.Close)
+	proxy, err := faultnet.NewProxy(strings.TrimPrefix(front.URL, "http://"), func() faultnet.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		switch p := rnd.IntN(100); {
+		case p < 10:
+			return faultnet.Fault{Latency: time.Duration(1+rnd.IntN(20)) * time.Millisecond}
+		case p < 17:
+			return faultnet.Fault{ResetBeforeRequest: true}
+		case p < 25:
+			return faultnet.Fault{CutAnswerAfter: 1 + rnd.IntN(200)}
+		case p < 30:
+			return faultnet.Fault{CutRequestAfter: 1 + rnd.IntN(300)}
+		case p < 32:
+			return faultnet.Fault{Blackhole: true}
+		}
+		return faultnet.Fault{}
+	})
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = proxy.Close() })
+	c, err := chatclient.New(chatclient.APIKey(srv.Token), chatclient.WithBaseURL("http://"+proxy.Addr()),
+		chatclient.WithLandingWindow(100*time.Millisecond), fastRetries, settleFirst(func() { proxy.Settle(); gw.Settle() }),
+		chatclient.WithHTTPClient(&http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}))
+	require.NoError(tb, err)
+
+	chats := []int64{5000001, 5000002, 5000003, 5000004}
+	results := make([]error, n)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range 8 {
+		wg.Go(func() {
+			for i := range next {
+				chat := chats[i%len(chats)]
+				if i%4 == 3 {
+					results[i] = c.SendFile(context.Background(), 100, chat, fmt.Sprintf("soak %d.txt", i), strings.NewReader(fmt.Sprintf("file %d", i)))
+				} else {
+					results[i] = c.SendMessage(context.Background(), 100, chat, fmt.Sprintf("soak message %d", i))
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	proxy.Settle()
+	gw.Settle()
+
+	var k soakCounts
+	k.sends, k.gatewayTimeouts = n, gw.Timeouts()
+	for i, err := range results {
+		chat := chats[i%len(chats)]
+		copies := countText(srv, chat, fmt.Sprintf("soak message %d", i))
+		if i%4 == 3 {
+			copies = countFiles(srv, chat, fmt.Sprintf("soak %d.txt", i))
+		}
+		switch {
+		case err == nil:
+			k.ok++
+			if copies == 0 {
+				k.lostAcks++
+			}
+		case errors.Is(err, chatclient.ErrMaybeDelivered):
+			k.maybe++
+			k.maybeLanded += copies
+			// Settled later, through the same faults, the history must agree with the fake.
+			var md *chatclient.MaybeDeliveredError
+			require.ErrorAs(tb, err, &md)
+			delivered, err := c.Delivered(context.Background(), md)
+			switch {
+			case err != nil:
+				k.unsettled++
+			case delivered != (copies == 1):
+				k.wrongSettlements++
+				tb.Logf("send %d settled as delivered=%v, the chat holds %d", i, delivered, copies)
+			}
+		default:
+			k.failed++
+			if copies > 0 {
+				k.silent++
+				tb.Logf("send %d failed though the Market holds it: %v", i, err)
+			}
+		}
+		if copies > 1 {
+			k.duplicates++
+			tb.Logf("send %d is in the chat %d times: %v", i, copies, err)
+		}
+	}
+	return k
+}
+
+// TestSendUnderRandomFaults: through real network faults, a send that returned nil is
+// in the chat once, a maybe-delivered one at most once, a failed one not at all.
+func TestSendUnderRandomFaults(t *testing.T) {
+	k := soak(t, 18, 320)
+	t.Logf("%d sends: %d nil, %d maybe delivered (%d of them landed, %d not settled later), %d failed; %d gateway timeouts",
+		k.sends, k.ok, k.maybe, k.maybeLanded, k.unsettled, k.failed, k.gatewayTimeouts)
+	assert.Zero(t, k.duplicates, "sent twice")
+	assert.Zero(t, k.lostAcks, "reported sent, not in the chat")
+	assert.Zero(t, k.silent, "reported failed, in the chat")
+	assert.Zero(t, k.wrongSettlements, "Delivered disagreed with the chat")
+	assert.Equal(t, k.sends, k.ok+k.maybe+k.failed)
+	assert.Positive(t, k.gatewayTimeouts, "the gateway fault happened")
+	assert.Positive(t, k.ok, "the faults leave room for success")
+}
+
+// BenchmarkSendUnderFaults reports the soak's counts for BENCHMARKS.md.
+func BenchmarkSendUnderFaults(b *testing.B) {
+	var k soakCounts
+	for i := range b.N {
+		k = soak(b, uint64(100+i), 320)
+	}
+	b.ReportMetric(float64(k.sends), "sends")
+	b.ReportMetric(float64(k.ok), "nil")
+	b.ReportMetric(float64(k.maybe), "maybe-delivered")
+	b.ReportMetric(float64(k.maybeLanded), "maybe-landed")
+	b.ReportMetric(float64(k.failed), "failed")
+	b.ReportMetric(float64(k.duplicates), "duplicates")
+	b.ReportMetric(float64(k.lostAcks), "lost-acks")
+	b.ReportMetric(float64(k.silent), "silent-losses")
+	b.ReportMetric(float64(k.wrongSettlements), "wrong-settlements")
+	b.ReportMetric(float64(k.unsettled), "unsettled")
+	b.ReportMetric(float64(k.gatewayTimeouts), "gateway-504s")
 }

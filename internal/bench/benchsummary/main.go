@@ -236,4 +236,13 @@ func write(rep *report, header []string, cmdline string) {
 	seams := rep.get("BenchmarkOverhead/Seams", "µs/call")
 	g = rep.goal(sp == 0 && se == 0 && sx <= 1.10 && us <= 150, "fleet: shared 420s %.0f, errors %.0f, wall %.3f× the minimum, Redis %.0f µs/call", sp, se, sx, us)
 	fmt.Fprintf(w, "\nRedis's overhead per admitted call, calls back to back (`BenchmarkOverhead`, the clock stopped after the last call's end was answered): %.0f µs with the one-step Admitter (two scripts a call, admit and done; the done rides with the next admit, one round trip a call); %.0f µs through the two seams one by one (4 round trips). Goal: %s.\n", us, seams, g)
+
+	fmt.Fprintf(w, "\n## 7. Sending through real faults\n\n`BenchmarkSendUnderFaults` (package chatclient, one run of the soak that `make test` runs\nas `TestSendUnderRandomFaults`): 320 messages and files (one in four a file) from 8\ngoroutines through a fault proxy on loopback (per connection: 10%% latency, 7%% reset\nbefore the request, 8%% answer cut after 1–200 bytes, 5%% request cut, 2%% black hole), a\ngateway that answers 504 for one request in seven while the Market goes on, and a fake\nMarket that is itself slow, failing or dropping answers for 10%% of requests. Every call\nis judged by what the fake Market holds: nil → exactly one copy; maybe delivered → zero\nor one, and `Delivered` settles it later in agreement with the chat; any other error →\nnone. Goal: 0 duplicates, 0 lost acks, 0 silent losses, 0 wrong settlements. The\nmaybe-delivered sends are those the Market certainly did not act on but the client could\nnot know it (a reset or cut request after it left, a 503 or a dropped connection before\nthe Market acted): the rule allows no fewer.\n\n")
+	fmt.Fprintf(w, "| sends | nil | maybe delivered | of which landed | failed | duplicates | lost acks | silent losses | wrong settlements | gateway 504s | goal |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	sf := "BenchmarkSendUnderFaults"
+	sends, maybe := rep.get(sf, "sends"), rep.get(sf, "maybe-delivered")
+	dup, lost, silent, wrong := rep.get(sf, "duplicates"), rep.get(sf, "lost-acks"), rep.get(sf, "silent-losses"), rep.get(sf, "wrong-settlements")
+	g = rep.goal(dup == 0 && lost == 0 && silent == 0 && wrong == 0, "send under faults: %.0f duplicates, %.0f lost acks, %.0f silent losses, %.0f wrong settlements", dup, lost, silent, wrong)
+	fmt.Fprintf(w, "| %.0f | %.0f | %.0f (%.1f%%) | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |\n", sends, rep.get(sf, "nil"), maybe, 100*maybe/max(sends, 1),
+		rep.get(sf, "maybe-landed"), rep.get(sf, "failed"), dup, lost, silent, wrong, rep.get(sf, "gateway-504s"), g)
 }
