@@ -25,69 +25,46 @@ func zcard(t *testing.T, rdb *redis.Client, key string) int64 {
 	return n
 }
 
-// admit calls Admit until it is not Busy, waiting on Released as the client does.
+// heldInRedis counts what Redis holds for business 100 under t's prefix: its leases,
+// its waiters and the reservations of its getChat quota.
+func heldInRedis(t *testing.T, rdb *redis.Client) int64 {
+	t.Helper()
+	p := prefix(t) + "{100}:"
+	return zcard(t, rdb, p+"leases") + zcard(t, rdb, p+"queue") + zcard(t, rdb, p+"seen") + zcard(t, rdb, p+"getChat:reserved")
+}
+
+// admit calls Admit, failing t on an error or a Busy answer (Admit waits for a slot).
 func admit(t *testing.T, ctx context.Context, l *redislimit.Limiter, key chatclient.QuotaKey, now time.Time) chatclient.Admission {
 	t.Helper()
-	for {
-		a, err := l.Admit(ctx, key, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !a.Busy {
-			return a
-		}
-		if a.Released == nil {
-			t.Fatal("busy without a Released channel")
-		}
-		select {
-		case <-a.Released:
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		}
+	a, err := l.Admit(ctx, key, now)
+	if err != nil || a.Busy {
+		t.Fatalf("admit: %+v %v", a, err)
 	}
+	return a
 }
 
 // Several processes admitting on one Redis never hold more than 4 slots of a business
-// at once, do reach 4, are told Busy beyond, and leave nothing behind.
+// at once, do reach 4, wait beyond, and leave nothing behind.
 func TestAdmitSharedAcrossProcesses(t *testing.T) {
 	noLeaks(t)
 	const procs, workers, rounds = 3, 6, 15
 	rdb := client(t)
-	var inFlight, peak, busy atomic.Int64
+	var inFlight, peak atomic.Int64
 	var wg sync.WaitGroup
 	now := time.Now()
 	report := &chatclient.RateLimit{Limit: 1 << 20, Remaining: 1 << 19, Until: now.Add(time.Hour)}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var limiters []*redislimit.Limiter
 	for range procs {
 		l := limiter(t, client(t))
-		limiters = append(limiters, l)
 		for range workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for range rounds {
-					var a chatclient.Admission
-					for {
-						var err error
-						if a, err = l.Admit(ctx, getChat, now); err != nil {
-							t.Error(err)
-							return
-						}
-						if !a.Busy {
-							break
-						}
-						busy.Add(1)
-						select {
-						case <-a.Released:
-						case <-ctx.Done():
-							t.Error(ctx.Err())
-							return
-						}
-					}
-					if !a.OK {
-						t.Errorf("refused: %+v", a)
+					a, err := l.Admit(ctx, getChat, now)
+					if err != nil || !a.OK {
+						t.Errorf("admit: %+v %v", a, err)
 						return
 					}
 					n := inFlight.Add(1)
@@ -107,26 +84,17 @@ func TestAdmitSharedAcrossProcesses(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	for _, l := range limiters {
-		l.Flush()
-	}
 	if p := peak.Load(); p != 4 {
 		t.Fatalf("peak in flight %d, want 4", p)
 	}
-	if busy.Load() == 0 {
-		t.Fatal("never busy")
-	}
-	if n := zcard(t, rdb, prefix(t)+"{100}:leases"); n != 0 {
-		t.Fatalf("%d leases left in Redis", n)
-	}
-	if n := zcard(t, rdb, prefix(t)+"{100}:getChat:reserved"); n != 0 {
-		t.Fatalf("%d reservations left in Redis", n)
+	if n := heldInRedis(t, rdb); n != 0 {
+		t.Fatalf("%d leases, reservations and waiters left in Redis", n)
 	}
 }
 
-// With every slot held Admit takes nothing and says Busy; its Released wakes the
-// caller at a release in this process, and by itself after a short pause.
-func TestAdmitBusyTakesNothing(t *testing.T) {
+// With every slot held Admit takes nothing and waits: until ctx ends (leaving nothing
+// behind), or until a slot is released, in this process or another.
+func TestAdmitWaitsForASlot(t *testing.T) {
 	noLeaks(t)
 	rdb := client(t)
 	a, b := limiter(t, client(t)), limiter(t, client(t))
@@ -138,58 +106,54 @@ func TestAdmitBusyTakesNothing(t *testing.T) {
 		if i%2 == 1 {
 			l = b
 		}
-		ad, err := l.Admit(ctx, getChat, now)
-		if err != nil || !ad.OK || ad.Busy {
-			t.Fatalf("admit %d: %+v %v", i, ad, err)
-		}
-		dones = append(dones, ad.Done)
+		dones = append(dones, admit(t, ctx, l, getChat, now).Done)
 	}
 	for _, l := range []*redislimit.Limiter{a, b} {
-		ad, err := l.Admit(ctx, getChat, now)
-		if err != nil || ad.OK || !ad.Busy || ad.Done != nil || ad.Released == nil {
-			t.Fatalf("fifth admit: %+v %v, want busy", ad, err)
-		}
-		select { // no release in this process: the pause ends the wait
-		case <-ad.Released:
-		case <-time.After(time.Second):
-			t.Fatal("Released not closed after the pause")
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		ad, err := l.Admit(short, getChat, now)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || ad.OK {
+			t.Fatalf("fifth admit: %+v %v, want DeadlineExceeded", ad, err)
 		}
 	}
+	eventually(t, 5*time.Second, "the callers that gave up to leave the queue", func() bool {
+		return zcard(t, rdb, prefix(t)+"{100}:queue") == 0
+	})
 	if n := zcard(t, rdb, prefix(t)+"{100}:getChat:reserved"); n != 4 {
-		t.Fatalf("%d reservations, want 4: a busy Admit took one", n)
+		t.Fatalf("%d reservations, want 4: a waiting Admit took one", n)
 	}
 	// Another business is not held back.
 	other := chatclient.QuotaKey{BusinessID: 200, Operation: chatclient.OpGetChat}
-	if ad, _ := b.Admit(ctx, other, now); !ad.OK {
-		t.Fatalf("business 200: %+v", ad)
-	} else {
-		ad.Done(ctx, nil, now, false)
-	}
-	ad, _ := a.Admit(ctx, getChat, now)
-	if !ad.Busy {
-		t.Fatalf("admit: %+v, want busy", ad)
-	}
-	dones[0](ctx, nil, now, false) // a's: wakes a's waiter at once
+	admit(t, ctx, b, other, now).Done(ctx, nil, now, false)
+
+	// A slot released in another process goes to the waiter.
+	got := make(chan chatclient.Admission, 1)
+	go func() {
+		ad, err := a.Admit(ctx, getChat, now)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- ad
+	}()
+	eventually(t, 5*time.Second, "the fifth caller to wait in the queue", func() bool {
+		return zcard(t, rdb, prefix(t)+"{100}:queue") == 1
+	})
+	dones[1](ctx, nil, now, false) // b's
+	var ad chatclient.Admission
 	select {
-	case <-ad.Released:
-	case <-time.After(time.Second):
-		t.Fatal("Released not closed by a release")
+	case ad = <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiter did not get the slot released by another process")
 	}
-	ad = admit(t, ctx, a, getChat, now)
 	if !ad.OK {
 		t.Fatalf("admit after a release: %+v", ad)
 	}
-	dones[0] = ad.Done
+	dones[1] = ad.Done
 	for _, d := range dones {
 		d(ctx, nil, now, false)
 	}
-	a.Flush() // the ends held back, as Close would send them
-	b.Flush()
-	if n := zcard(t, rdb, prefix(t)+"{100}:leases"); n != 0 {
-		t.Fatalf("%d leases left", n)
-	}
-	if n := zcard(t, rdb, prefix(t)+"{100}:getChat:reserved"); n != 0 {
-		t.Fatalf("%d reservations left", n)
+	if n := heldInRedis(t, rdb); n != 0 {
+		t.Fatalf("%d leases, reservations and waiters left", n)
 	}
 }
 
@@ -229,7 +193,6 @@ func TestAdmitRefusedSpentQuotaTakesNothing(t *testing.T) {
 		t.Fatalf("admit after the reset: %+v", ad)
 	}
 	ad.Done(ctx, &chatclient.RateLimit{Limit: 1000, Remaining: 999, Until: until.Add(time.Hour)}, until, false)
-	b.Flush() // another process sees b's end once b has sent it
 	if rl, ok := a.Snapshot(ctx, getChat, until); !ok || rl.Remaining != 999 {
 		t.Fatalf("snapshot of the new window: %+v %v", rl, ok)
 	}
@@ -257,7 +220,6 @@ func TestAdmitRefusedHeldByReservations(t *testing.T) {
 		t.Fatalf("%d leases, want 1", n)
 	}
 	held.Done(ctx, nil, now, false)
-	a.Flush()
 	ad = admit(t, ctx, b, getChat, now)
 	if !ad.OK {
 		t.Fatalf("admit after the release: %+v", ad)
@@ -320,12 +282,10 @@ func TestAdmitRenewalKeepsLongLease(t *testing.T) {
 	for range 4 {
 		ads = append(ads, admit(t, ctx, holder, getChat, now))
 	}
-	deadline := time.Now().Add(4 * ttl)
-	for time.Now().Before(deadline) {
-		if ad, _ := other.Admit(ctx, getChat, now); !ad.Busy {
-			t.Fatalf("admitted beside 4 live requests: %+v", ad)
-		}
-		time.Sleep(20 * time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 4*ttl)
+	defer cancel()
+	if ad, err := other.Admit(short, getChat, now); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("admitted beside 4 live requests: %+v %v", ad, err)
 	}
 	for _, ad := range ads {
 		ad.Done(ctx, nil, now, false)
@@ -398,7 +358,6 @@ func TestAdmitRedisDownFallback(t *testing.T) {
 		admit(t, ctx, l, getChat, now).Done(ctx, nil, now, false)
 		return !l.Degraded()
 	})
-	l.Flush()
 	n0 := zcard(t, rdb, leases)
 	ad := admit(t, ctx, l, getChat, now)
 	if n := zcard(t, rdb, leases); n != n0+1 {
@@ -411,5 +370,99 @@ func TestAdmitRedisDownFallback(t *testing.T) {
 	ad.Done(ctx, nil, now, false)
 	if logs.count(slog.LevelWarn) != 1 || logs.count(slog.LevelInfo) != 1 {
 		t.Fatalf("log: %v", logs.lines)
+	}
+}
+
+// roundTrips counts the commands and pipelines a go-redis client sends: one each is
+// one round trip.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { r.n.Add(1); return next(ctx, cmd) }
+}
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
+}
+
+// A call with a free slot costs two round trips, Admit and Done, and what Done
+// recorded is in force when it returns: the next Admit already sees a spent quota.
+func TestAdmitTwoRoundTripsPerCall(t *testing.T) {
+	noLeaks(t)
+	rdb := client(t) // observes
+	trips := &roundTrips{}
+	counted := client(t)
+	counted.AddHook(trips)
+	l := limiter(t, counted)
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	until := now.Add(time.Hour)
+
+	const calls = 20
+	trips.n.Store(0)
+	for i := range calls {
+		ad := admit(t, ctx, l, getChat, now)
+		if !ad.OK {
+			t.Fatalf("admit %d: %+v", i, ad)
+		}
+		ad.Done(ctx, &chatclient.RateLimit{Limit: 1000, Remaining: int64(500 - i), Until: until}, now, false)
+	}
+	if n := trips.n.Load(); n != 2*calls {
+		t.Fatalf("%d calls took %d round trips, want %d", calls, n, 2*calls)
+	}
+	if n := heldInRedis(t, rdb); n != 0 {
+		t.Fatalf("%d leases, reservations and waiters left", n)
+	}
+	if rl, ok := limiter(t, client(t)).Snapshot(ctx, getChat, now); !ok || rl.Remaining != 500-calls+1 {
+		t.Fatalf("window: %+v %v, want remaining %d", rl, ok, 500-calls+1)
+	}
+	admit(t, ctx, l, getChat, now).Done(ctx, &chatclient.RateLimit{Limit: 1000, Remaining: 0, Until: until}, now, false)
+	if ad, err := l.Admit(ctx, getChat, now); err != nil || ad.OK || !ad.Until.Equal(until) {
+		t.Fatalf("admit after a 420's report: %+v %v, want refused until %v", ad, err, until)
+	}
+}
+
+// Done called once the caller's context has ended still gives everything back (in the
+// background, bounded by the op timeout).
+func TestAdmitDoneAfterDeadline(t *testing.T) {
+	noLeaks(t)
+	rdb := client(t)
+	l := limiter(t, client(t))
+	now := time.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	ad := admit(t, ctx, l, getChat, now)
+	cancel()
+	ad.Done(ctx, &chatclient.RateLimit{Limit: 1000, Remaining: 10, Until: now.Add(time.Hour)}, now, false)
+	eventually(t, 5*time.Second, "the end to reach Redis", func() bool { return heldInRedis(t, rdb) == 0 })
+	if rl, ok := l.Snapshot(context.Background(), getChat, now); !ok || rl.Remaining != 10 {
+		t.Fatalf("window: %+v %v", rl, ok)
+	}
+}
+
+// After Redis lost its script (a restart, SCRIPT FLUSH) Admit and Done still run in
+// Redis: the script is sent again.
+func TestAdmitSurvivesScriptFlush(t *testing.T) {
+	noLeaks(t)
+	rdb := client(t)
+	l := limiter(t, client(t))
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	admit(t, ctx, l, getChat, now).Done(ctx, nil, now, false)
+	ad := admit(t, ctx, l, getChat, now)
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	ad.Done(ctx, &chatclient.RateLimit{Limit: 100, Remaining: 0, Until: now.Add(time.Minute)}, now, false)
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ad, err := l.Admit(ctx, getChat, now); err != nil || ad.OK || ad.Until.IsZero() {
+		t.Fatalf("admit after the script was flushed: %+v %v, want refused by the spent quota", ad, err)
+	}
+	if n := heldInRedis(t, rdb); n != 0 {
+		t.Fatalf("%d leases, reservations and waiters left", n)
+	}
+	if l.Degraded() {
+		t.Fatal("degraded by a missing script")
 	}
 }

@@ -194,3 +194,119 @@ func TestRedisSlowBoundedByOpTimeout(t *testing.T) {
 		t.Fatalf("%d warnings, want 1: %v", n, logs.lines)
 	}
 }
+
+// While Redis is away a process told the fleet's size keeps its share of each
+// business's slots, ceil(4/n) and at least 1, through Acquire and Admit alike.
+func TestFleetSizeSharesSlotsWhileDegraded(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	now := time.Now()
+	for _, tc := range []struct{ fleet, share int }{{1, 4}, {3, 2}, {4, 1}, {10, 1}} {
+		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
+		l, err := redislimit.New(rdb, redislimit.WithFleetSize(tc.fleet), redislimit.WithLogger(slog.New(newLogCounter())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !l.Degraded() {
+			t.Fatal("not degraded without Redis")
+		}
+		var releases []func()
+		for i := range tc.share {
+			if i%2 == 0 {
+				r, err := l.Acquire(ctx, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				releases = append(releases, r)
+			} else {
+				ad := admit(t, ctx, l, getChat, now)
+				releases = append(releases, func() { ad.Done(ctx, nil, now, false) })
+			}
+		}
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		if _, err := l.Acquire(short, 100); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("fleet of %d: a slot past the share of %d: %v", tc.fleet, tc.share, err)
+		}
+		if _, err := l.Admit(short, getChat, now); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("fleet of %d: an admission past the share of %d: %v", tc.fleet, tc.share, err)
+		}
+		cancel()
+		for _, r := range releases {
+			r()
+		}
+		l.Close()
+		rdb.Close()
+	}
+}
+
+// The share counts the requests that took their slot in Redis before it failed, and
+// it holds for a while after Redis is back, while the rest of the fleet may still be
+// on local limits; then Redis alone bounds the fleet again.
+func TestFleetShareSpansRedisFailureAndReturn(t *testing.T) {
+	noLeaks(t)
+	const probe, opTimeout = 1500 * time.Millisecond, 300 * time.Millisecond
+	rdb := client(t)
+	l := limiter(t, rdb, redislimit.WithFleetSize(4), redislimit.WithProbeInterval(probe),
+		redislimit.WithOpTimeout(opTimeout), redislimit.WithLogger(slog.New(newLogCounter())))
+	ctx := context.Background()
+	now := time.Now()
+	r1, err := l.Acquire(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := l.Acquire(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared.Stop()
+	restarted := false
+	defer func() {
+		if !restarted {
+			if err := shared.Restart(); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	within := func(d time.Duration) error {
+		ctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		r, err := l.Acquire(ctx, 100)
+		if err == nil {
+			r()
+		}
+		return err
+	}
+	short := func() error { return within(50 * time.Millisecond) }
+	// The two requests in flight count against this process's share of 1. (The first
+	// call's deadline leaves it time to find Redis down.)
+	if err := within(time.Second); !errors.Is(err, context.DeadlineExceeded) || !l.Degraded() {
+		t.Fatalf("a slot beside two taken in Redis, Redis down: %v (degraded %v)", err, l.Degraded())
+	}
+	r1()
+	if err := short(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a slot beside one taken in Redis, Redis down: %v", err)
+	}
+	r2()
+	if err := short(); err != nil {
+		t.Fatalf("a slot with none in flight, Redis down: %v", err)
+	}
+
+	if err := shared.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	eventually(t, 5*time.Second, "the Limiter to go back to Redis", func() bool {
+		admitted(t, l, now)
+		return !l.Degraded()
+	})
+	// Back on Redis, for a probe interval and an op timeout the share still holds.
+	held, err := l.Acquire(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := short(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a second slot just after Redis came back: %v, want the share of 1 to hold", err)
+	}
+	eventually(t, 2*(probe+opTimeout), "Redis alone to bound the slots again", func() bool { return short() == nil })
+	held()
+}

@@ -192,35 +192,163 @@ func TestAcquireCanceledLeavesNothing(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	n, err := rdb.ZCard(context.Background(), prefix(t)+"{100}:leases").Result()
-	if err != nil || n != 0 {
-		t.Fatalf("leases left in Redis: %d, %v", n, err)
+	eventually(t, 5*time.Second, "nothing left in Redis", func() bool { return heldInRedis(t, rdb) == 0 })
+}
+
+// Callers waiting for a slot are served in order of arrival, whatever their process: a
+// slot released in one process goes to the first waiter although it waits in another,
+// and the releasing process's own waiters are woken first.
+func TestWaitersServedInArrivalOrder(t *testing.T) {
+	noLeaks(t)
+	rdb := client(t)
+	a, b := limiter(t, client(t)), limiter(t, client(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	queue := prefix(t) + "{100}:queue"
+	var held []func()
+	for range 4 {
+		r, err := a.Acquire(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, r)
+	}
+	// Six waiters, b's and a's in turn, each in the queue before the next comes.
+	const waiters = 6
+	served := make(chan int, waiters)
+	releases := make([]func(), waiters)
+	var wg sync.WaitGroup
+	for i := range waiters {
+		l := a
+		if i%2 == 0 {
+			l = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := l.Acquire(ctx, 100)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			releases[i] = r
+			served <- i
+		}()
+		eventually(t, 5*time.Second, "a waiter to join the queue", func() bool { return zcard(t, rdb, queue) == int64(i+1) })
+	}
+	// Free one slot at a time: a's four, then those of the first waiters served.
+	for i := range waiters {
+		if i < len(held) {
+			held[i]()
+		} else {
+			releases[i-len(held)]()
+		}
+		select {
+		case got := <-served:
+			if got != i {
+				t.Fatalf("slot %d went to waiter %d, want %d (the first in the queue)", i+1, got, i)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("slot %d reached no waiter", i+1)
+		}
+	}
+	wg.Wait()
+	for _, r := range releases[waiters-len(held):] {
+		r()
+	}
+	if n := heldInRedis(t, rdb); n != 0 {
+		t.Fatalf("%d leases and waiters left", n)
 	}
 }
 
-func TestNewValidates(t *testing.T) {
+// A process that frees and retakes slots quickly does not starve another: while 8
+// callers of one process keep the business busy, each call of another process is
+// served after at most the callers that were ahead of it (8), not after whoever its
+// process wakes first.
+func TestBusyProcessDoesNotStarveAnother(t *testing.T) {
 	noLeaks(t)
-	if _, err := redislimit.New(nil); err == nil {
-		t.Error("nil client accepted")
+	busy, quiet := limiter(t, client(t)), limiter(t, client(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const workers, rounds = 8, 10
+	var grants atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r, err := busy.Acquire(ctx, 100)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				grants.Add(1)
+				time.Sleep(time.Millisecond) // the request
+				r()
+			}
+		}()
 	}
-	c := redis.NewClient(&redis.Options{Addr: shared.Addr})
-	defer c.Close()
-	if _, err := redislimit.New(c); err == nil {
-		t.Error("a client without ContextTimeoutEnabled accepted")
-	}
-	for _, o := range []redislimit.Option{
-		redislimit.WithMaxInFlight(-1), redislimit.WithLeaseTTL(0), redislimit.WithOpTimeout(0),
-		redislimit.WithProbeInterval(0), redislimit.WithReservationTTL(0), redislimit.WithLogger(nil),
-	} {
-		if _, err := redislimit.New(client(t), o); err == nil {
-			t.Error("a bad option accepted")
+	eventually(t, 5*time.Second, "the busy process to get going", func() bool { return grants.Load() > 20 })
+	worst := int64(0)
+	for range rounds {
+		before := grants.Load()
+		r, err := quiet.Acquire(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
 		}
+		worst = max(worst, grants.Load()-before)
+		r()
 	}
-	// No bound: Acquire touches nothing.
-	l := limiter(t, client(t), redislimit.WithMaxInFlight(0))
-	r, err := l.Acquire(context.Background(), 1)
+	close(stop)
+	wg.Wait()
+	// 8 callers ahead at most, and the 4 that held slots when it came (their counts may
+	// land after it read the count) .
+	if worst > workers+4 {
+		t.Fatalf("the busy process took %d slots while a call of the quiet one waited", worst)
+	}
+	t.Logf("the busy process took at most %d slots (%d in all) while a call of the quiet one waited", worst, grants.Load())
+}
+
+// A waiter that stops asking (its process died) leaves the queue: the slot it was
+// promised goes to the next waiter.
+func TestDeadWaiterLeavesQueue(t *testing.T) {
+	noLeaks(t)
+	rdb := client(t)
+	l := limiter(t, client(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var held []func()
+	for range 3 { // one slot free
+		r, err := l.Acquire(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, r)
+	}
+	// A waiter first in the queue, whose process will not ask again: it stays for 300 ms.
+	now, err := rdb.Time(ctx).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := prefix(t) + "{100}:"
+	rdb.ZAdd(ctx, p+"queue", redis.Z{Score: 0, Member: "dead"})
+	rdb.ZAdd(ctx, p+"seen", redis.Z{Score: float64(now.Add(300 * time.Millisecond).UnixMilli()), Member: "dead"})
+	r, err := l.Acquire(ctx, 100)
+	if err != nil {
+		t.Fatalf("the slot promised to a dead waiter never came: %v", err)
+	}
+	if n := zcard(t, rdb, p+"queue"); n != 0 {
+		t.Fatalf("%d waiters left in the queue", n)
+	}
 	r()
+	for _, r := range held {
+		r()
+	}
 }

@@ -1,10 +1,13 @@
 package redislimit_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -131,4 +134,51 @@ func (h *logCounter) count(l slog.Level) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.counts[l]
+}
+
+// realRedis starts a redis-server of t's own on a free loopback port, with args added
+// to its command line, stopped when t ends, and returns its address. For what the
+// embedded miniredis cannot do: passwords checked as Redis does, ACL users, CLIENT
+// PAUSE. redis-server must be on PATH (Debian's package; .ci/run installs it).
+func realRedis(t *testing.T, args ...string) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatal("this test needs redis-server on PATH (Debian's package redis-server; .ci/run installs it)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(bin, append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	// It is up once it answers a PING, with PONG or, wanting a password, an error.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.SetDeadline(time.Now().Add(time.Second))
+			_, err = c.Write([]byte("PING\r\n"))
+			if err == nil {
+				_, err = bufio.NewReader(c).ReadString('\n')
+			}
+			c.Close()
+			if err == nil {
+				return addr
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %s did not answer: %v", addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

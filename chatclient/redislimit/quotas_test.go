@@ -160,3 +160,73 @@ func TestQuotaMatchesLocal(t *testing.T) {
 		t.Fatalf("the sequence refused %d times for a spent window, %d for reservations in flight", spent, inFlight)
 	}
 }
+
+// A process whose estimate of the Market's clock lags is not held past a reset that
+// another process has seen: a refusal in a spent window that resets soon carries a
+// Released that closes shortly, and once another process has recorded the new window
+// the lagging one is admitted although its clock is still before the reset. A reset
+// far away gives no channel.
+func TestSpentWindowWakesWhenAnotherProcessSeesTheReset(t *testing.T) {
+	noLeaks(t)
+	a, b := limiter(t, client(t)), limiter(t, client(t))
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	until := now.Add(500 * time.Millisecond)
+	admit(t, ctx, a, getChat, now).Done(ctx, &chatclient.RateLimit{Limit: 100, Remaining: 0, Until: until}, now, false)
+	ad, err := a.Admit(ctx, getChat, now)
+	if err != nil || ad.OK || !ad.Until.Equal(until) || ad.Released == nil {
+		t.Fatalf("admit in the spent window: %+v %v, want refused with a Released", ad, err)
+	}
+	// b's clock has passed the reset; its answer records the new window.
+	next := admit(t, ctx, b, getChat, until)
+	if !next.OK {
+		t.Fatalf("admit after the reset: %+v", next)
+	}
+	next.Done(ctx, &chatclient.RateLimit{Limit: 100, Remaining: 99, Until: until.Add(time.Second)}, until, false)
+	select {
+	case <-ad.Released:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Released not closed")
+	}
+	ad = admit(t, ctx, a, getChat, now) // a's clock is still before the reset
+	if !ad.OK {
+		t.Fatalf("admit once another process recorded the new window: %+v", ad)
+	}
+	ad.Done(ctx, nil, now, false)
+
+	far := now.Add(time.Hour)
+	admit(t, ctx, a, getChat, now).Done(ctx, &chatclient.RateLimit{Limit: 100, Remaining: 0, Until: far}, now, false)
+	ad, err = a.Admit(ctx, getChat, now)
+	if err != nil || ad.OK || !ad.Until.Equal(far) || ad.Released != nil {
+		t.Fatalf("admit an hour before the reset: %+v %v, want refused with no Released", ad, err)
+	}
+}
+
+// The waiters for one far reset share one channel, which does not close long before
+// the reset; near the reset a refusal gets the short shared poll.
+func TestResetWakeIsSharedAndTimely(t *testing.T) {
+	a := limiter(t, client(t))
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	far := now.Add(time.Minute)
+	admit(t, ctx, a, getChat, now).Done(ctx, &chatclient.RateLimit{Limit: 100, Remaining: 0, Until: far}, now, false)
+	first, _ := a.Admit(ctx, getChat, now)
+	second, _ := a.Admit(ctx, getChat, now)
+	if first.OK || first.Released == nil || first.Released != second.Released {
+		t.Fatalf("two refusals for one reset: %+v, %+v; want one shared Released", first, second)
+	}
+	select {
+	case <-first.Released:
+		t.Fatal("Released closed a minute before the reset")
+	case <-time.After(50 * time.Millisecond):
+	}
+	near, _ := a.Admit(ctx, getChat, far.Add(-time.Second)) // within the lead
+	if near.OK || near.Released == nil {
+		t.Fatalf("a refusal a second before the reset: %+v", near)
+	}
+	select {
+	case <-near.Released:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the short poll did not end")
+	}
+}
