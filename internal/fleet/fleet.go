@@ -77,6 +77,8 @@ type Config struct {
 	Prefix string
 	// LeaseTTL is redislimit's lease TTL; 0 keeps its default.
 	LeaseTTL time.Duration
+	// FleetSize is redislimit's fleet size (WithFleetSize); 0 keeps its default.
+	FleetSize int
 	// Business is the business every call is on.
 	Business int64
 	// Calls is how many getChat calls the child makes, spread over Workers goroutines.
@@ -94,8 +96,9 @@ type Summary struct {
 	// Start and End are the Unix nanoseconds when the first call began and the last
 	// one ended.
 	Start, End int64
-	// Degraded is true when the Redis limiter fell back to in-process limits.
-	Degraded bool
+	// Degraded is true when the Redis limiter was on in-process limits at the end, and
+	// WasDegraded when it was after any call.
+	Degraded, WasDegraded bool
 }
 
 // Env returns the environment entries that run a child in mode with cfg.
@@ -138,6 +141,9 @@ func newLimiter(cfg Config) (*redislimit.Limiter, func(), error) {
 	opts := []redislimit.Option{redislimit.WithPrefix(cfg.Prefix)}
 	if cfg.LeaseTTL > 0 {
 		opts = append(opts, redislimit.WithLeaseTTL(cfg.LeaseTTL))
+	}
+	if cfg.FleetSize > 0 {
+		opts = append(opts, redislimit.WithFleetSize(cfg.FleetSize))
 	}
 	lim, err := redislimit.New(rdb, opts...)
 	if err != nil {
@@ -208,6 +214,9 @@ func RunCalls(cfg Config, in io.Reader, out io.Writer) error {
 			for next.Add(1) <= int64(cfg.Calls) {
 				_, err := c.GetChat(ctx, cfg.Business, chatID)
 				mu.Lock()
+				if lim != nil && lim.Degraded() {
+					sum.WasDegraded = true
+				}
 				sum.Calls++
 				if err != nil {
 					sum.Errors++
