@@ -126,11 +126,12 @@ func foldName(name string) string {
 // certainly did not act on; after any other failure the chat's history decides, read
 // once the send can no longer land and within the call's budget.
 func (c *Client) sendOnce(ctx context.Context, cl *call, chatID int64, what sent) error {
-	rec := c.sends.begin(cl.business, chatID, what, c.MarketTime())
+	rec := c.sends.begin(cl.business, chatID, what, c.clock.Now())
 	a, err := c.do(ctx, cl)
 	if err == nil {
 		if err = c.acceptance(cl.op, &a); err == nil {
-			c.sends.end(rec, c.MarketTime())
+			now := c.clock.Now()
+			c.sends.end(rec, now, now)
 			return nil
 		}
 		err = &ambiguousError{err: err, end: c.clock.Now()}
@@ -141,10 +142,10 @@ func (c *Client) sendOnce(ctx context.Context, cl *call, chatID int64, what sent
 		return err
 	}
 	landed := amb.end.Add(c.landing)
-	c.sends.end(rec, c.marketNow(landed))
+	c.sends.end(rec, amb.end, landed)
 	e := &MaybeDeliveredError{Operation: cl.op, BusinessID: cl.business, ChatID: chatID,
-		Text: what.text, FileName: what.file, FileSize: what.size, SentFrom: rec.from,
-		SentUntil: c.marketNow(amb.end), SettleAfter: c.marketNow(landed), Err: amb.err, rec: rec}
+		Text: what.text, FileName: what.file, FileSize: what.size, Err: amb.err, rec: rec}
+	e.onMarketClock(c)
 	now := c.clock.Now()
 	wait := landed.Sub(now)
 	if !c.canWait(ctx, now, wait) {
@@ -162,6 +163,20 @@ func (c *Client) sendOnce(ctx context.Context, cl *call, chatID int64, what sent
 	return e
 }
 
+// onMarketClock sets e's times from the client's memory of the send, on the Market's
+// clock as the client knows it now: a send whose attempt got no answer may be the
+// first the client makes, and only a later answer tells how far the Market's clock is
+// from ours.
+func (e *MaybeDeliveredError) onMarketClock(c *Client) {
+	if e.rec == nil {
+		return
+	}
+	c.sends.mu.Lock()
+	from, ended, until := e.rec.from, e.rec.ended, e.rec.until
+	c.sends.mu.Unlock()
+	e.SentFrom, e.SentUntil, e.SettleAfter = c.marketNow(from), c.marketNow(ended), c.marketNow(until)
+}
+
 // Delivered settles a [*MaybeDeliveredError] from the chat's history: true when the
 // message or file is there, false when it is not (then sending it again is safe).
 //
@@ -174,6 +189,9 @@ func (c *Client) sendOnce(ctx context.Context, cl *call, chatID int64, what sent
 func (c *Client) Delivered(ctx context.Context, e *MaybeDeliveredError) (bool, error) {
 	if e == nil {
 		return false, &ValidationError{Field: "MaybeDeliveredError", Rule: "must not be nil", Value: nil}
+	}
+	if e.rec != nil {
+		e.onMarketClock(c)
 	}
 	if now := c.MarketTime(); now.Before(e.SettleAfter) {
 		return false, fmt.Errorf("chatclient: %s: chat %d: %w: settle after %s (in %s)", e.Operation, e.ChatID, ErrSettleLater,
@@ -192,23 +210,30 @@ func (c *Client) Delivered(ctx context.Context, e *MaybeDeliveredError) (bool, e
 // send explains, cannot be told apart.
 func (c *Client) delivered(ctx context.Context, e *MaybeDeliveredError) (bool, error) {
 	what := e.what()
+	var times []time.Time // when the messages that carry it were written
+	for m, err := range c.Messages(ctx, e.BusinessID, e.ChatID, 0) {
+		if err != nil {
+			return false, err
+		}
+		if what.in(m) {
+			times = append(times, m.CreatedAt)
+		}
+	}
+	e.onMarketClock(c) // the history's answers told the Market's clock, if nothing before did
 	lo, hi := e.SentFrom.Add(-clockSlack), e.SettleAfter.Add(clockSlack)
 	var (
 		found int
 		at    time.Time
 	)
-	for m, err := range c.Messages(ctx, e.BusinessID, e.ChatID, 0) {
-		if err != nil {
-			return false, err
-		}
-		if !m.CreatedAt.Before(lo) && !m.CreatedAt.After(hi) && what.in(m) {
-			found, at = found+1, m.CreatedAt
+	for _, t := range times {
+		if !t.Before(lo) && !t.After(hi) {
+			found, at = found+1, t
 		}
 	}
 	switch {
 	case found == 0:
 		return false, ErrNotInHistory
-	case found > 1 || c.sends.explains(e.BusinessID, e.ChatID, what, at, e.rec):
+	case found > 1 || c.sends.explains(e.BusinessID, e.ChatID, what, at, e.rec, c.marketNow):
 		return false, ErrIndistinguishable
 	}
 	return true, nil

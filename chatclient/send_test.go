@@ -531,3 +531,12 @@ func BenchmarkSendUnderFaults(b *testing.B) {
 	b.ReportMetric(float64(k.unsettled), "unsettled")
 	b.ReportMetric(float64(k.gatewayTimeouts), "gateway-504s")
 }
+
+func TestSendAsTheFirstCallToAMarketWhoseClockIsHoursOff(t *testing.T) {
+	srv := newFake(t, chattest.WithClock(func() time.Time { return time.Now().Add(-3 * time.Hour) }))
+	c := clientFor(t, srv, fastRetries, chatclient.WithLandingWindow(time.Millisecond))
+	srv.Script("sendMessageToChat", chattest.DropAfter())
+	require.NoError(t, c.SendMessage(context.Background(), 100, 5000003, "first words"),
+		"the send's window is on the Market's clock, learnt from the history's answers")
+	assert.Equal(t, 1, countText(srv, 5000003, "first words"))
+}

@@ -21,13 +21,14 @@ type sendLog struct {
 	recs []*sendRecord
 }
 
-// sendRecord is one send: which chat, a digest of what it sent, and the window, on the
-// Market's clock, in which it may show in the history.
+// sendRecord is one send: which chat, a digest of what it sent, and, on the client's
+// clock (the Market's is learnt from answers, and may be learnt only after the send),
+// when it began, when its last attempt ended and the latest it may land.
 type sendRecord struct {
 	business, chat int64
 	what           uint64
 	from           time.Time
-	until          time.Time // the latest it may land; zero while it is in flight
+	ended, until   time.Time // zero while it is in flight
 }
 
 func newSendLog() *sendLog { return &sendLog{seed: maphash.MakeSeed()} }
@@ -59,12 +60,11 @@ func (l *sendLog) begin(business, chat int64, s sent, from time.Time) *sendRecor
 	return r
 }
 
-// end notes when the send ended, or how late it may still land when it may have
-// acted after its attempt failed.
-func (l *sendLog) end(r *sendRecord, until time.Time) {
+// end notes when the send's last attempt ended and the latest it may land.
+func (l *sendLog) end(r *sendRecord, ended, until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r.until = until
+	r.ended, r.until = ended, until
 }
 
 // drop forgets a send that certainly put nothing into the chat.
@@ -80,8 +80,8 @@ func (l *sendLog) drop(r *sendRecord) {
 }
 
 // explains reports whether a send other than self, of s to the chat, could have
-// written a message at t.
-func (l *sendLog) explains(business, chat int64, s sent, t time.Time, self *sendRecord) bool {
+// written a message at t, a time on the Market's clock (toMarket converts the log's).
+func (l *sendLog) explains(business, chat int64, s sent, t time.Time, self *sendRecord, toMarket func(time.Time) time.Time) bool {
 	what := l.digest(s)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -89,7 +89,7 @@ func (l *sendLog) explains(business, chat int64, s sent, t time.Time, self *send
 		if r == self || r.business != business || r.chat != chat || r.what != what {
 			continue
 		}
-		if !t.Before(r.from.Add(-clockSlack)) && (r.until.IsZero() || !t.After(r.until.Add(clockSlack))) {
+		if !t.Before(toMarket(r.from).Add(-clockSlack)) && (r.until.IsZero() || !t.After(toMarket(r.until).Add(clockSlack))) {
 			return true
 		}
 	}

@@ -137,8 +137,8 @@ func (o *options) newSession(e *env, opts []chatclient.Option) (*session, error)
 
 // withClient runs f with a connected client and the command's context (--timeout),
 // and cleans up after.
-func (o *options) withClient(cmd *cobra.Command, e *env, hook func(chatclient.RetryInfo), f func(ctx context.Context, s *session) error) error {
-	s, err := o.connect(e, hook)
+func (o *options) withClient(cmd *cobra.Command, e *env, hook func(chatclient.RetryInfo), f func(ctx context.Context, s *session) error, extra ...chatclient.Option) error {
+	s, err := o.connect(e, hook, extra...)
 	if err != nil {
 		return err
 	}

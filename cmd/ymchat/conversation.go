@@ -194,8 +194,9 @@ const maxStdinText = 4*chatclient.MaxMessageLength + 1
 
 func newSendCommand(e *env, o *options) *cobra.Command {
 	var (
-		text   string
-		asJSON bool
+		text    string
+		asJSON  bool
+		landing time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "send CHAT_ID [--message TEXT | --message -]",
@@ -205,8 +206,9 @@ seller. With --message - or no --message the text is read from stdin (one final
 newline is dropped).
 
 A message is sent at most once: when a send fails after it may have reached the
-Market and the chat's history cannot tell, ymchat says so and exits 1; look at the
-chat (ymchat chat history CHAT_ID) before sending it again.`,
+Market, ymchat waits --landing-window for it to land, then reads the chat's history.
+Found there, it was sent; otherwise ymchat says what the history told and exits 1,
+and nothing is sent again.`,
 		Example: `  ymchat chat send 5000003 --message "Hello! Your order ships today."
   echo "Thank you" | ymchat chat send 5000003`,
 		Args: cobra.ExactArgs(1),
@@ -230,17 +232,29 @@ chat (ymchat chat history CHAT_ID) before sending it again.`,
 			} else if err != nil {
 				return usagef("invalid %s: %v", name, err)
 			}
-			return o.withClient(cmd, e, nil, func(ctx context.Context, s *session) error {
+			return o.withClient(cmd, e, landingHook(e), func(ctx context.Context, s *session) error {
 				if err := s.client.SendMessage(ctx, s.business, chatID, text); err != nil {
 					return err
 				}
 				return ack(e, asJSON, chatID, fmt.Sprintf("message sent to chat %d", chatID))
-			})
+			}, chatclient.WithLandingWindow(landing))
 		},
 	}
 	cmd.Flags().StringVarP(&text, "message", "m", "", `the text to send ("-": read it from stdin)`)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON acknowledgement on stdout")
+	landingFlag(cmd, &landing)
 	return cmd
+}
+
+// landingHook says why a send goes quiet: it failed after it may have reached the
+// Market, and the client waits for it to land before it reads the chat's history.
+func landingHook(e *env) func(chatclient.RetryInfo) {
+	return func(info chatclient.RetryInfo) {
+		if info.Reason == chatclient.WaitLanding {
+			fmt.Fprintf(e.stderr, "sending failed after it may have reached the Market (%v); waiting %s for it to land, "+
+				"then reading the chat's history (nothing is sent again)...\n", info.Err, info.Wait.Round(time.Second))
+		}
+	}
 }
 
 // ack confirms a send: a line on stderr, or a JSON document on stdout with --json.
@@ -253,7 +267,10 @@ func ack(e *env, asJSON bool, chatID int64, msg string) error {
 }
 
 func newSendFileCommand(e *env, o *options) *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON  bool
+		landing time.Duration
+	)
 	cmd := &cobra.Command{
 		Use:   "send-file CHAT_ID PATH",
 		Short: "Send a file (at most 5 MiB) to a chat as the seller",
@@ -273,16 +290,23 @@ otherwise. Like send, a file is sent at most once.`,
 				return err
 			}
 			defer f.Close()
-			return o.withClient(cmd, e, nil, func(ctx context.Context, s *session) error {
+			return o.withClient(cmd, e, landingHook(e), func(ctx context.Context, s *session) error {
 				if err := s.client.SendFile(ctx, s.business, chatID, filepath.Base(path), f); err != nil {
 					return err
 				}
 				return ack(e, asJSON, chatID, fmt.Sprintf("file %s sent to chat %d", filepath.Base(path), chatID))
-			})
+			}, chatclient.WithLandingWindow(landing))
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON acknowledgement on stdout")
+	landingFlag(cmd, &landing)
 	return cmd
+}
+
+// landingFlag is --landing-window, for the commands that send.
+func landingFlag(cmd *cobra.Command, d *time.Duration) {
+	cmd.Flags().DurationVar(d, "landing-window", chatclient.DefaultLandingWindow,
+		"how long a send that failed may still land before the chat's history is read")
 }
 
 // openUpload opens a file to send, after checking it is a regular file of 1 byte to

@@ -158,19 +158,43 @@ func TestConversationUsageErrorsSendNothing(t *testing.T) {
 	assert.Empty(t, srv.Requests(), "a usage error sends nothing")
 }
 
-func TestMaybeDeliveredHasItsOwnMessage(t *testing.T) {
-	srv, vars := fake(t)
-	srv.Script("sendMessageToChat", chattest.DropAfter())
-	var faults []chattest.Fault
-	for range 10 {
-		faults = append(faults, chattest.StatusFault(500, "E", "x"))
-	}
-	srv.Script("getChatHistory", faults...)
-	res := runCLI(t, vars, false, "chat", "send", "5000003", "-m", "maybe", "--base-url", srv.URL)
-	assert.Equal(t, 1, res.code)
-	assert.Contains(t, res.stderr, "ymchat: the message may or may not have reached chat 5000003")
-	assert.Contains(t, res.stderr, "Look at the chat (ymchat chat history 5000003) before sending it again")
-	assert.Empty(t, res.stdout)
+func TestMaybeDeliveredSaysWhatTheHistoryTold(t *testing.T) {
+	t.Run("the history cannot be read", func(t *testing.T) {
+		srv, vars := fake(t)
+		srv.Script("sendMessageToChat", chattest.DropAfter())
+		var faults []chattest.Fault
+		for range 10 {
+			faults = append(faults, chattest.StatusFault(500, "E", "x"))
+		}
+		srv.Script("getChatHistory", faults...)
+		res := runCLI(t, vars, false, "chat", "send", "5000003", "-m", "maybe", "--base-url", srv.URL, "--landing-window", "1ms")
+		assert.Equal(t, 1, res.code)
+		assert.Contains(t, res.stderr, "waiting 0s for it to land, then reading the chat's history (nothing is sent again)")
+		assert.Contains(t, res.stderr, "ymchat: the message may or may not have reached chat 5000003")
+		assert.Contains(t, res.stderr, "Look at the chat (ymchat chat history 5000003) before sending it again")
+		assert.Empty(t, res.stdout)
+	})
+	t.Run("the history does not hold it", func(t *testing.T) {
+		srv, vars := fake(t)
+		srv.Script("sendMessageToChat", chattest.StatusFault(503, "UNAVAILABLE", "later"))
+		res := runCLI(t, vars, false, "chat", "send", "5000003", "-m", "maybe", "--base-url", srv.URL, "--landing-window", "1ms")
+		assert.Equal(t, 1, res.code)
+		assert.Contains(t, res.stderr, "does not hold it: the Market did not act as far as the history tells, so sending it again is safe")
+	})
+	t.Run("found in the history", func(t *testing.T) {
+		srv, vars := fake(t)
+		srv.Script("sendMessageToChat", chattest.DropAfter())
+		res := runCLI(t, vars, false, "chat", "send", "5000003", "-m", "landed", "--base-url", srv.URL, "--landing-window", "1ms")
+		assert.Equal(t, 0, res.code, res.stderr)
+		assert.Contains(t, res.stderr, "message sent to chat 5000003")
+	})
+	t.Run("a landing window of 0 is a usage error", func(t *testing.T) {
+		srv, vars := fake(t)
+		res := runCLI(t, vars, false, "chat", "send", "5000003", "-m", "x", "--base-url", srv.URL, "--landing-window", "0s")
+		assert.Equal(t, 2, res.code)
+		assert.Contains(t, res.stderr, "--landing-window")
+		assert.Empty(t, srv.Requests())
+	})
 }
 
 func TestConversationAgainstFakeFlag(t *testing.T) {

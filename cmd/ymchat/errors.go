@@ -25,6 +25,7 @@ var flagOf = map[string]string{
 	"filter.subjects":     "--order/--return",
 	"context":             "--order/--return",
 	"base URL":            "--base-url",
+	"landing window":      "--landing-window",
 	"auth":                "token",
 }
 
@@ -38,13 +39,7 @@ func explain(err error) (string, int) {
 	)
 	switch {
 	case errors.As(err, &mde):
-		what := "message"
-		if mde.Operation == chatclient.OpSendFileToChat {
-			what = "file"
-		}
-		return fmt.Sprintf("the %s may or may not have reached chat %d: sending failed (%v) and reading "+
-			"the chat's history to check failed too (%v). Look at the chat (ymchat chat history %d) "+
-			"before sending it again", what, mde.ChatID, mde.Err, mde.CheckErr, mde.ChatID), exitAPI
+		return maybeDelivered(mde), exitAPI
 	case errors.As(err, &ue):
 		return ue.msg, exitUsage
 	case errors.As(err, &ve):
@@ -99,4 +94,27 @@ func age(now, t time.Time) string {
 		return fmt.Sprintf("%dh", int(d.Hours()))
 	}
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// maybeDelivered explains a send that may have reached the Market, by what the chat's
+// history told.
+func maybeDelivered(e *chatclient.MaybeDeliveredError) string {
+	what := "message"
+	if e.Operation == chatclient.OpSendFileToChat {
+		what = "file"
+	}
+	head := fmt.Sprintf("the %s may or may not have reached chat %d: sending failed (%v)", what, e.ChatID, e.Err)
+	look := fmt.Sprintf("Look at the chat (ymchat chat history %d) before sending it again", e.ChatID)
+	switch {
+	case errors.Is(e.CheckErr, chatclient.ErrNotInHistory):
+		return fmt.Sprintf("%s, and the chat's history, read once it could no longer land, does not hold it: "+
+			"the Market did not act as far as the history tells, so sending it again is safe", head)
+	case errors.Is(e.CheckErr, chatclient.ErrIndistinguishable):
+		return fmt.Sprintf("%s; the chat holds an identical %s sent around the same time, which may be this one or "+
+			"an earlier one. %s", head, what, look)
+	case errors.Is(e.CheckErr, chatclient.ErrSettleLater):
+		return fmt.Sprintf("%s, and it could still land until %s, past this command's --timeout or --max-wait. "+
+			"%s after then", head, e.SettleAfter.In(msk).Format("15:04:05 MST"), look)
+	}
+	return fmt.Sprintf("%s, and reading the chat's history to check failed too (%v). %s", head, e.CheckErr, look)
 }
