@@ -130,7 +130,13 @@ func (l *Limiter) endProbe(probe bool) {
 // Info line when it is back.
 func (l *Limiter) result(err error, probe bool) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	var sub *redis.PubSub
+	defer func() {
+		l.mu.Unlock()
+		if sub != nil {
+			_ = sub.Close()
+		}
+	}()
 	if probe {
 		l.probing = false
 	}
@@ -149,6 +155,8 @@ func (l *Limiter) result(err error, probe bool) {
 	l.nextProbe = time.Now().Add(l.cfg.probe)
 	if !l.down {
 		l.down = true
+		// Nobody waits in Redis now; the next wait there subscribes again.
+		sub, l.sub = l.sub, nil
 		l.cfg.logger.Warn("redislimit: Redis failed; using in-process limits until it answers again",
 			"error", err.Error(), "retry_in", l.cfg.probe)
 	}
@@ -238,14 +246,4 @@ func (s *slots) tidy(business int64, b *bizSlots) {
 	if b.n <= 0 && len(b.waiters) == 0 {
 		delete(s.m, business)
 	}
-}
-
-// inFlight counts this process's requests of business in flight (for tests).
-func (s *slots) inFlight(business int64) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if b := s.m[business]; b != nil {
-		return b.n
-	}
-	return 0
 }

@@ -350,10 +350,11 @@ func (l *Limiter) Close() error {
 	for b := range l.wakes {
 		l.kickLocked(b)
 	}
-	if l.sub != nil {
-		_ = l.sub.Close()
-	}
+	sub := l.sub
 	l.mu.Unlock()
+	if sub != nil {
+		_ = sub.Close() // ends listen's goroutine
+	}
 	l.wg.Wait()
 	return nil
 }
