@@ -13,7 +13,8 @@ import (
 
 // ErrRefused is wrapped by the error of a Redis that refuses the Limiter: a wrong or
 // missing password, or an ACL user without the permissions the Limiter needs (to run
-// scripts: +@scripting, and to read and write the keys under its prefix). Unlike an
+// scripts: +@scripting; to read and write the keys under its prefix; to publish and
+// subscribe to the channel prefix + "turns"). Unlike an
 // outage it does not clear by itself, so the Limiter does not fall back to local
 // limits for it: New or the call returns it.
 var ErrRefused = errors.New("redislimit: Redis refuses the limiter")
@@ -29,10 +30,10 @@ func refused(err error) bool {
 		return false
 	}
 	msg := rerr.Error()
-	for _, code := range []string{"NOAUTH", "WRONGPASS", "NOPERM"} {
-		// An error raised inside the script carries the command's error after a
-		// prefix of its own.
-		if strings.HasPrefix(msg, code) || strings.Contains(msg, " "+code+" ") {
+	for _, code := range []string{"NOAUTH", "WRONGPASS", "NOPERM",
+		// Redis 7.0's words for a key or channel a script may not touch.
+		"The user executing the script can't"} {
+		if strings.Contains(msg, code) {
 			return true
 		}
 	}
@@ -41,7 +42,7 @@ func refused(err error) bool {
 
 // refusal is the error returned for a Redis that refuses the Limiter. Redis's own
 // message never holds the password, nor does this one.
-func refusal(err error) error {
+func (l *Limiter) refusal(err error) error {
 	var hint string
 	switch msg := err.Error(); {
 	case strings.Contains(msg, "NOAUTH"):
@@ -49,7 +50,7 @@ func refusal(err error) error {
 	case strings.Contains(msg, "WRONGPASS"):
 		hint = "the Redis username or password is wrong"
 	default:
-		hint = "the Redis user lacks a permission: it needs +@scripting and read and write access to the keys under the prefix"
+		hint = fmt.Sprintf("the Redis user lacks a permission: it needs +@scripting, ~%s* and &%s", l.cfg.prefix, l.turns())
 	}
 	return fmt.Errorf("%w: %s: %w", ErrRefused, hint, err)
 }
@@ -69,7 +70,7 @@ func (l *Limiter) settle(ctx context.Context, err error, probe bool) error {
 		return ctx.Err()
 	case refused(err):
 		l.endProbe(probe)
-		return refusal(err)
+		return l.refusal(err)
 	}
 	l.result(err, probe)
 	return errFallback

@@ -195,10 +195,12 @@ elseif op == 'done' then
   giveBack(ARGV[2], 6)
   return {TAKEN}
 elseif op == 'check' then
-  -- Touch nothing, but ask for what the other operations need: to run scripts, and to
-  -- read and write the limiter's keys.
+  -- Change nothing, but ask for what the other operations need: to run scripts, to
+  -- read and write the limiter's keys, to publish on the channel of turns. ARGV: the
+  -- channel.
   redis.call('ZSCORE', KEYS[1], '')
   redis.call('PEXPIRE', KEYS[1], 1)
+  redis.call('PUBLISH', ARGV[2], '')
   return {TAKEN}
 end
 return redis.error_reply('redislimit: unknown operation ' .. tostring(op))

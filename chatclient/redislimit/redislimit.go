@@ -30,13 +30,16 @@
 // Redis server's clock. Callers that find every slot held wait in a queue of the
 // business in Redis, in order of arrival on the server's clock, whatever their
 // process: a freed slot goes to the first waiter, so a process whose requests are
-// slow is not starved by one that frees and retakes slots quickly. A waiter asks
-// again after a pause that grows with the callers ahead of it (5 to 50 ms), or at
-// once when a lease of its process is released; one that stops asking (its process
-// died) leaves the queue within a second and two op timeouts. Admit waits in the queue
-// itself (it never answers Busy). A lease expires after the lease TTL (default 2 s),
-// so the slots of a process that dies come back within it; a request that runs longer
-// than a third of the TTL renews its lease in the background until it is released.
+// slow is not starved by one that frees and retakes slots quickly. When a slot is
+// freed the script announces whose turn it is on a pub/sub channel (one subscription
+// per Limiter, opened at its first wait), and that waiter asks again at once; any
+// waiter also asks again after a pause that grows with the callers ahead of it (5 to
+// 50 ms), which catches a lease that expired and an announcement missed. A waiter that
+// stops asking (its process died) leaves the queue within a second and two op
+// timeouts. Admit waits in the queue itself (it never answers Busy). A lease expires
+// after the lease TTL (default 2 s), so the slots of a process that dies come back
+// within it; a request that runs longer than a third of the TTL renews its lease in
+// the background until it is released.
 //
 // # Quotas
 //
@@ -79,13 +82,15 @@
 // in flight, those that took their slot in Redis before it failed too, and it holds
 // as well for a probe interval and an op timeout after Redis is back, while the other
 // processes may still be on their local limits. So a fleet of 4 processes told its
-// size keeps at most 4 requests of a business in flight through an outage, as the
-// Market allows, instead of 16.
+// size keeps 4 requests of a business in flight through an outage, as the Market
+// allows, instead of 16; only as Redis fails may a request that another process took
+// there still run beside the first local ones (a 420 then costs a retry).
 //
 // # Configuration errors
 //
 // A Redis that refuses the Limiter (a wrong or missing password, an ACL user that may
-// not run scripts or touch the Limiter's keys) is not an outage: no fallback would
+// not run scripts, touch the Limiter's keys or its channel) is not an outage: an ACL
+// user needs +@scripting, ~<prefix>* and &<prefix>turns. No fallback would
 // ever end. New checks once, with one script call, and returns an error wrapping
 // [ErrRefused]; when Redis is unreachable then, New succeeds and the Limiter starts on
 // local limits. A refusal later (the password changed) is returned to the caller of
@@ -317,7 +322,7 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Limiter, error) {
 	}
 	octx, cancel := l.opContext(context.Background())
 	defer cancel()
-	_, err := l.run(octx, []string{cfg.prefix + "{0}:check"}, "check")
+	_, err := l.run(octx, []string{cfg.prefix + "{0}:check"}, "check", l.turns())
 	if err := l.settle(context.Background(), err, false); err != nil && !errors.Is(err, errFallback) {
 		return nil, err
 	}

@@ -95,9 +95,10 @@ func TestRefusedACLUser(t *testing.T) {
 	defer admin.Close()
 	ctx := context.Background()
 	for _, rule := range [][]any{
-		{"ACL", "SETUSER", "noscript", "on", ">pw1", "~*", "+@all", "-@scripting"},
-		{"ACL", "SETUSER", "limiter", "on", ">pw2", "~*", "+@all"},
-		{"ACL", "SETUSER", "otherkeys", "on", ">pw3", "~other:*", "+@all"},
+		{"ACL", "SETUSER", "noscript", "on", ">pw1", "~*", "&*", "+@all", "-@scripting"},
+		{"ACL", "SETUSER", "limiter", "on", ">pw2", "~*", "&*", "+@all"},
+		{"ACL", "SETUSER", "otherkeys", "on", ">pw3", "~other:*", "&*", "+@all"},
+		{"ACL", "SETUSER", "nochannel", "on", ">pw4", "~*", "resetchannels", "+@all"},
 	} {
 		if err := admin.Do(ctx, rule...).Err(); err != nil {
 			t.Fatal(err)
@@ -113,6 +114,11 @@ func TestRefusedACLUser(t *testing.T) {
 		t.Fatalf("New for a user without access to the keys: %v, want an ErrRefused", err)
 	}
 	t.Logf("user without access to the keys: %v", err)
+	_, err = newOn(t, &redis.Options{Addr: addr, Username: "nochannel", Password: "pw4"})
+	if !errors.Is(err, redislimit.ErrRefused) {
+		t.Fatalf("New for a user without access to the channel: %v, want an ErrRefused", err)
+	}
+	t.Logf("user without access to the channel: %v", err)
 
 	l, err := newOn(t, &redis.Options{Addr: addr, Username: "limiter", Password: "pw2"})
 	if err != nil {

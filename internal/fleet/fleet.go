@@ -1,6 +1,6 @@
 // Package fleet runs a fleet of separate OS processes on one Market token, for the
-// benchmark and the fault test of the issue "A fleet on one key": several processes
-// call the same business of the fake Market (package chattest), either sharing the
+// fleet benchmark and the fault tests (a process killed, a Redis outage): several
+// processes call the same business of the fake Market (package chattest), either sharing the
 // Market's limits through one Redis (package redislimit) or each keeping its own
 // in-process limits.
 //
