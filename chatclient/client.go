@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
-	"sync/atomic"
 	"time"
 )
 
@@ -74,7 +73,7 @@ type Client struct {
 	maxBody   int
 	leases    Leases
 	quotas    Quotas
-	skew      atomic.Int64 // the Market's clock minus ours, from the latest Date header
+	market    *marketClock
 	logger    *slog.Logger
 	hook      func(RetryInfo)
 	clock     Clock
@@ -281,8 +280,8 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 		hook:      s.hook,
 		clock:     s.clock,
 		jitter:    rand.Int64N,
+		market:    newMarketClock(),
 	}
-	c.skew.Store(skewUnknown)
 	return c, nil
 }
 
@@ -313,9 +312,9 @@ func (c *Client) GoString() string { return c.String() }
 // over. With shared quotas ([WithQuotas]) it is what the whole fleet knows.
 func (c *Client) Quota(ctx context.Context, businessID int64, op Operation) (rl RateLimit, ok bool) {
 	now := c.clock.Now()
-	rl, ok = c.quotas.Snapshot(ctx, QuotaKey{BusinessID: businessID, Operation: op}, c.marketNow(now))
+	rl, ok = c.quotas.Snapshot(ctx, QuotaKey{BusinessID: businessID, Operation: op}, c.market.at(now))
 	if ok && !rl.Until.IsZero() {
-		rl.ResetAt = now.Add(rl.Until.Sub(c.marketNow(now)))
+		rl.ResetAt = now.Add(rl.Until.Sub(c.market.at(now)))
 	}
 	return rl, ok
 }
@@ -323,4 +322,4 @@ func (c *Client) Quota(ctx context.Context, businessID int64, op Operation) (rl 
 // MarketTime is the Market's time now, as the Date header of the latest answer tells
 // (to the second, never ahead of the Market's clock); before any answer, the local
 // time. Quota windows are kept on this clock.
-func (c *Client) MarketTime() time.Time { return c.marketNow(c.clock.Now()) }
+func (c *Client) MarketTime() time.Time { return c.market.at(c.clock.Now()) }

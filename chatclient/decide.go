@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 type outcome struct {
 	status  int         // the answer's status; 0 when there was no answer
 	header  http.Header // the answer's headers
+	report  report      // the answer's quota headers and Date, parsed once
 	err     error       // the transport's error, when there was no answer
 	bodyErr error       // set when the answer's body could not be read whole
 	// wrote reports that the request's headers left this process (traced for calls
@@ -82,12 +82,11 @@ func decide(o outcome, now time.Time) decision {
 		}
 		return decision{retry: true, reason: WaitNetworkError, mayHaveActed: o.wrote}
 	case s == 420 || s == http.StatusTooManyRequests:
-		rl := parseRateLimit(o.header)
-		if wait := marketWait(rl.Until, o.header, now); rl.Remaining == 0 && wait > 0 {
+		if wait := o.report.wait(o.report.Until, now); o.report.Remaining == 0 && wait > 0 {
 			return decision{retry: true, reason: WaitQuotaReset, wait: wait, refused: true}
 		}
 		if s == http.StatusTooManyRequests {
-			if wait, ok := retryAfter(o.header, now); ok && wait > 0 {
+			if wait, ok := retryAfter(o.header, o.report, now); ok && wait > 0 {
 				return decision{retry: true, reason: WaitRetryAfter, wait: wait, refused: true}
 			}
 		}
@@ -146,29 +145,9 @@ func transient(err error) bool {
 	return true
 }
 
-// redirectError is what a redirect the client will not follow (a loop, too many, or
-// one the caller's policy refused) comes back as: it cannot clear, so it is not retried.
-type redirectError struct{ err error }
-
-func (e *redirectError) Error() string { return "redirect refused: " + e.err.Error() }
-func (e *redirectError) Unwrap() error { return e.err }
-
-// marketWait is how long until the Market's reset time until, measured on the Market's
-// own clock (the answer's Date) when the answer has one, and applied from the local
-// time the answer arrived, so that a local clock that is off does not matter.
-func marketWait(until time.Time, h http.Header, now time.Time) time.Duration {
-	if until.IsZero() {
-		return 0
-	}
-	if date, err := http.ParseTime(header(h, "Date")); err == nil {
-		return until.Sub(date)
-	}
-	return until.Sub(now)
-}
-
 // retryAfter reads a Retry-After header: seconds, or an HTTP date (measured against the
 // answer's Date when it has one).
-func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+func retryAfter(h http.Header, r report, now time.Time) (time.Duration, bool) {
 	v := strings.TrimSpace(header(h, "Retry-After"))
 	if v == "" {
 		return 0, false
@@ -183,18 +162,5 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return marketWait(t, h, now), true
-}
-
-// attemptError is the error of an attempt that failed, for a RetryError or the log.
-func (c *Client) attemptError(cl *call, at attempt) error {
-	switch {
-	case at.err != nil:
-		return &NetworkError{Operation: cl.op, Err: at.err}
-	case errors.Is(at.bodyErr, errTooLarge) || (at.bodyErr == nil && at.status >= 200 && at.status <= 299):
-		return &ResponseError{Operation: cl.op, StatusCode: at.status, Body: c.excerpt(at.buf.Bytes()), Err: at.bodyErr}
-	case at.bodyErr != nil:
-		return &NetworkError{Operation: cl.op, Err: fmt.Errorf("reading the HTTP %d answer: %w", at.status, at.bodyErr)}
-	}
-	return c.apiError(cl.op, at.status, at.header, at.buf.Bytes())
+	return r.wait(t, now), true
 }

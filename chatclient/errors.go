@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // Sentinel errors for the common outcomes. Every error the client returns for an HTTP
@@ -64,41 +63,6 @@ func (d ErrorDetail) String() string {
 		return d.Code
 	}
 	return d.Code + ": " + d.Message
-}
-
-// RateLimit holds the X-RateLimit-Resource-* headers of an answer: the hourly quota of
-// the called operation. Limit and Remaining are -1 and Until is zero when the answer
-// did not carry the header (or carried one that does not parse).
-type RateLimit struct {
-	// Limit is how many requests the quota allows in its window.
-	Limit int64
-	// Remaining is how many requests are left in the window.
-	Remaining int64
-	// Until is when the window ends and the quota resets, on the Market's clock, as the
-	// Market reported it.
-	Until time.Time
-	// ResetAt is Until on the local clock: Until minus the answer's Date, from the
-	// moment the answer arrived. Zero when Until is unknown.
-	ResetAt time.Time
-}
-
-// String formats the quota for people, e.g. "quota 1000, 0 left until 2026-11-22T05:00:00Z".
-func (r RateLimit) String() string {
-	var parts []string
-	if r.Limit >= 0 {
-		parts = append(parts, "quota "+strconv.FormatInt(r.Limit, 10))
-	}
-	if r.Remaining >= 0 {
-		parts = append(parts, strconv.FormatInt(r.Remaining, 10)+" left")
-	}
-	s := strings.Join(parts, ", ")
-	if !r.Until.IsZero() {
-		if s != "" {
-			s += " "
-		}
-		s += "until " + r.Until.UTC().Format(time.RFC3339)
-	}
-	return s
 }
 
 // APIError is a non-2xx answer of the Market. It matches the sentinel of its status with
@@ -289,31 +253,6 @@ func (e *ResponseError) Error() string {
 // Unwrap returns what was wrong.
 func (e *ResponseError) Unwrap() error { return e.Err }
 
-// excerptLen bounds the body excerpts errors carry.
-const excerptLen = 200
-
-// excerpt returns the start of body, at most excerptLen bytes, as readable text: valid
-// UTF-8, runs of white space and control characters folded to one space.
-func excerpt(body []byte) string {
-	if len(body) > excerptLen {
-		body = body[:excerptLen]
-	}
-	var b strings.Builder
-	space := false
-	for _, r := range strings.ToValidUTF8(string(body), "\uFFFD") {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			space = true
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		space = false
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
@@ -358,32 +297,112 @@ type ambiguousError struct {
 func (e *ambiguousError) Error() string { return e.err.Error() }
 func (e *ambiguousError) Unwrap() error { return e.err }
 
-// rateLimitError is the error for a quota 420 or a 429 whose wait does not fit the
-// caller's budget.
-func (c *Client) rateLimitError(cl *call, at attempt, wait time.Duration, last error) *RateLimitError {
-	rl := c.rateLimit(at.header, c.clock.Now())
-	e := &RateLimitError{Operation: cl.op, BusinessID: cl.business, Limit: rl.Limit, Remaining: rl.Remaining, RetryAfter: wait}
-	if rl.Remaining == 0 {
-		e.Until = rl.Until
-	}
-	errors.As(last, &e.Err)
-	return e
+// ErrStatusError is matched by the [*ResponseError] of a 2xx answer whose envelope
+// says "status": "ERROR" (or a status this client does not know): the Market failed to
+// process the request, whatever the HTTP status says. The Market's codes are in
+// [ResponseError.Errors].
+var ErrStatusError = errors.New(`the answer's status is not "OK"`)
+
+// ErrNoResult is matched by the [*ResponseError] of a 2xx answer whose envelope holds
+// no result (null or missing), or a result without the id that names it. Such an
+// answer is never taken for an empty page or an empty chat.
+var ErrNoResult = errors.New("the answer holds no result")
+
+// ErrMaybeDelivered is matched by [*MaybeDeliveredError].
+var ErrMaybeDelivered = errors.New("the message may have been delivered")
+
+// The reasons a [MaybeDeliveredError] gives in CheckErr, besides the failure to read the
+// chat's history.
+var (
+	// ErrNotInHistory: the chat's history, read once the send could no longer land,
+	// holds no such message. The Market did not act, as far as its history tells;
+	// [Client.Delivered] says the same later, and then sending again is safe.
+	ErrNotInHistory = errors.New("the chat's history holds no such message")
+	// ErrIndistinguishable: the history holds such a message, but another send of the
+	// same message to the same chat could explain it (the same words sent again within
+	// seconds), so it cannot be told whether this one arrived.
+	ErrIndistinguishable = errors.New("an identical message sent around the same time could explain the one in the history")
+	// ErrSettleLater: the call's budget (its deadline, or [WithMaxWait]) ends before the
+	// send can no longer land, so the history was not read; [Client.Delivered] can
+	// settle it from MaybeDeliveredError.SettleAfter on.
+	ErrSettleLater = errors.New("the call's budget ends before the send can no longer land")
+)
+
+// MaybeDeliveredError reports a message or file whose sending failed after it may have
+// reached the Market, which the chat's history could not settle (see the package doc's
+// "Sending at most once"). Sending it again may deliver it twice: settle it first with
+// [Client.Delivered], which reads the history again.
+type MaybeDeliveredError struct {
+	// Operation is [OpSendMessageToChat] or [OpSendFileToChat].
+	Operation Operation
+	// BusinessID and ChatID name the chat.
+	BusinessID, ChatID int64
+	// Text is the message's text (sendMessageToChat).
+	Text string
+	// FileName and FileSize name the file (sendFileToChat).
+	FileName string
+	FileSize int64
+	// SentFrom and SentUntil bound the send on the Market's clock: from when it began
+	// to when its last attempt failed.
+	SentFrom, SentUntil time.Time
+	// SettleAfter is when, on the Market's clock, the send can no longer land: from
+	// then on the chat's history tells whether it did.
+	SettleAfter time.Time
+	// Err is the failure of the send.
+	Err error
+	// CheckErr is why the history did not settle it: [ErrNotInHistory],
+	// [ErrIndistinguishable], [ErrSettleLater], or the failure to read it.
+	CheckErr error
+
+	rec *sendRecord // the client's memory of this send, so that it never explains itself
 }
 
-// redact takes the token out of text that came from elsewhere (a body the server sent,
-// which may echo the request's headers).
-func (c *Client) redact(s string) string {
-	if c.auth.token == "" || !strings.Contains(s, c.auth.token) {
-		return s
-	}
-	return strings.ReplaceAll(s, c.auth.token, "[redacted]")
+// Error implements error.
+func (e *MaybeDeliveredError) Error() string {
+	return fmt.Sprintf("chatclient: %s: chat %d: %v: %s; %v",
+		e.Operation, e.ChatID, ErrMaybeDelivered, strings.TrimPrefix(e.Err.Error(), "chatclient: "+string(e.Operation)+": "), e.CheckErr)
 }
 
-// excerpt is a bounded, readable start of a body that came from elsewhere, with the
-// token taken out.
-func (c *Client) excerpt(body []byte) string {
-	if n := excerptLen + len(c.auth.token); len(body) > n {
-		body = body[:n] // long enough that a token across the cut is still found
-	}
-	return excerpt([]byte(c.redact(string(body))))
+// Is reports whether target is [ErrMaybeDelivered].
+func (e *MaybeDeliveredError) Is(target error) bool { return target == ErrMaybeDelivered }
+
+// Unwrap returns the failure of the send.
+func (e *MaybeDeliveredError) Unwrap() error { return e.Err }
+
+// ErrRepeatedPageToken is matched by the [*PagingError] of a listing the Market sent a
+// page token it had sent before, which would otherwise loop forever.
+var ErrRepeatedPageToken = errors.New("the Market repeated a page token")
+
+// ErrNoProgress is matched by the [*PagingError] of a listing that got [MaxEmptyPages]
+// pages in a row, each with a fresh token, that brought nothing new.
+var ErrNoProgress = errors.New("the Market sent page after page with nothing new on them")
+
+// PagingError stops a listing that makes no progress (see [ErrRepeatedPageToken] and
+// [ErrNoProgress]) before it spends the quota. The library's iterators and the CLI
+// return the same error.
+type PagingError struct {
+	// Operation is the listing's operation, e.g. [OpGetChats].
+	Operation Operation
+	// Pages is how many pages the listing had read.
+	Pages int
+	// Token is the last page token the Market sent.
+	Token string
+	// Err is [ErrRepeatedPageToken] or [ErrNoProgress].
+	Err error
 }
+
+// Error implements error.
+func (e *PagingError) Error() string {
+	return fmt.Sprintf("chatclient: %s: stopped after %s: %v (last token %q)", e.Operation, plural(e.Pages, "page"), e.Err, excerpt([]byte(e.Token)))
+}
+
+// Unwrap returns [ErrRepeatedPageToken] or [ErrNoProgress].
+func (e *PagingError) Unwrap() error { return e.Err }
+
+// redirectError is what a redirect the client will not follow (a loop, too many, or
+// one the caller's policy refused) comes back as: it cannot clear, so it is not retried.
+type redirectError struct{ err error }
+
+func (e *redirectError) Error() string { return "redirect refused: " + e.err.Error() }
+
+func (e *redirectError) Unwrap() error { return e.err }

@@ -199,3 +199,13 @@ func chat(id, order int64) string { return fmt.Sprintf(chatJSON, id, order) }
 func chatReply(id int64) reply {
 	return jsonReply(200, `{"status":"OK","result":`+chat(id, 1000+id)+`}`)
 }
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+func hdr(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Set(kv[i], kv[i+1])
+	}
+	return h
+}

@@ -1,8 +1,6 @@
 package chatclient
 
 import (
-	"errors"
-	"fmt"
 	"iter"
 	"slices"
 )
@@ -12,36 +10,6 @@ import (
 // [*PagingError] matching [ErrNoProgress]: a Market that pages through nothing would
 // otherwise spend the quota.
 const MaxEmptyPages = 10
-
-// ErrRepeatedPageToken is matched by the [*PagingError] of a listing the Market sent a
-// page token it had sent before, which would otherwise loop forever.
-var ErrRepeatedPageToken = errors.New("the Market repeated a page token")
-
-// ErrNoProgress is matched by the [*PagingError] of a listing that got [MaxEmptyPages]
-// pages in a row, each with a fresh token, that brought nothing new.
-var ErrNoProgress = errors.New("the Market sent page after page with nothing new on them")
-
-// PagingError stops a listing that makes no progress (see [ErrRepeatedPageToken] and
-// [ErrNoProgress]) before it spends the quota. The library's iterators and the CLI
-// return the same error.
-type PagingError struct {
-	// Operation is the listing's operation, e.g. [OpGetChats].
-	Operation Operation
-	// Pages is how many pages the listing had read.
-	Pages int
-	// Token is the last page token the Market sent.
-	Token string
-	// Err is [ErrRepeatedPageToken] or [ErrNoProgress].
-	Err error
-}
-
-// Error implements error.
-func (e *PagingError) Error() string {
-	return fmt.Sprintf("chatclient: %s: stopped after %s: %v (last token %q)", e.Operation, plural(e.Pages, "page"), e.Err, excerpt([]byte(e.Token)))
-}
-
-// Unwrap returns [ErrRepeatedPageToken] or [ErrNoProgress].
-func (e *PagingError) Unwrap() error { return e.Err }
 
 // PageRequest asks for one page of a listing.
 type PageRequest struct {

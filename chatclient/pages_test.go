@@ -96,3 +96,66 @@ func TestIDSetKeepsEightBytesAnID(t *testing.T) {
 	assert.False(t, s.add(7919))
 	assert.LessOrEqual(t, cap(s.ids), 2*10_000, "a sorted slice: 8 bytes an id, give or take growth")
 }
+
+func TestListingStopsAfterMaxEmptyPagesInARow(t *testing.T) {
+	var calls atomic.Int64
+	srv := newScripted(t, reply{handler: func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"OK","result":{"chats":[],"paging":{"nextPageToken":"fresh-%d"}}}`, n)
+	}})
+	c, _ := newTestClient(t, srv.srv.URL)
+	count := 0
+	var last error
+	for _, err := range c.Chats(context.Background(), 5, Filter{}) {
+		if err != nil {
+			last = err
+			break
+		}
+		count++
+	}
+	var pe *PagingError
+	require.ErrorAs(t, last, &pe)
+	assert.ErrorIs(t, last, ErrNoProgress)
+	assert.Equal(t, OpGetChats, pe.Operation)
+	assert.Equal(t, MaxEmptyPages, pe.Pages)
+	assert.Equal(t, int64(MaxEmptyPages), calls.Load(), "stopped without spending more of the quota")
+	assert.Zero(t, count)
+	assert.Contains(t, last.Error(), "chatclient: getChats: stopped after 10 pages")
+}
+
+func TestLoopDetectorFindsEveryCycleAndNoFalseOne(t *testing.T) {
+	// No false alarm over a long run of distinct tokens.
+	var d loopDetector
+	for i := range 100000 {
+		if d.repeated(fmt.Sprint("t", i)) {
+			t.Fatalf("false repeat at %d", i)
+		}
+	}
+	// Every cycle, entered after any prefix, is caught within a small multiple of
+	// prefix+cycle pages (Brent's method: the checkpoint interval doubles until it
+	// spans the cycle).
+	for prefix := 0; prefix < 40; prefix += 7 {
+		for cycle := 1; cycle <= 50; cycle++ {
+			var d loopDetector
+			steps := 0
+			for i := 0; ; i++ {
+				tok := fmt.Sprint("p", i)
+				if i >= prefix {
+					tok = fmt.Sprint("c", (i-prefix)%cycle)
+				}
+				if d.repeated(tok) {
+					break
+				}
+				steps++
+				if steps > 10*(prefix+cycle) {
+					t.Fatalf("cycle %d after %d not caught", cycle, prefix)
+				}
+			}
+			assert.LessOrEqual(t, steps, 4*(prefix+cycle), "cycle %d after prefix %d", cycle, prefix)
+			if cycle == 1 {
+				assert.Equal(t, prefix+1, steps, "a token repeated at once is caught at once")
+			}
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package chatclient
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"time"
@@ -93,35 +92,6 @@ func (p RetryPolicy) validate() error {
 		return err
 	}
 	return p.ParallelBackoff.validate("RetryPolicy.ParallelBackoff")
-}
-
-// Clock tells the time and sleeps. The client uses the system clock; tests inject their
-// own to make waits exact and instant.
-type Clock interface {
-	// Now returns the current time.
-	Now() time.Time
-	// Sleep waits for d, or until ctx is done, in which case it returns ctx.Err().
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-type systemClock struct{}
-
-// Now is time.Now.
-func (systemClock) Now() time.Time { return time.Now() }
-
-// Sleep waits on a timer or the context.
-func (systemClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // WaitReason says why the client waits before sending a request.

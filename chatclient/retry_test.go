@@ -2,6 +2,7 @@ package chatclient
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -536,4 +537,24 @@ func TestQuotaHeldByRequestsInFlightIsWaitedForNotSleptOn(t *testing.T) {
 	require.NoError(t, <-done)
 	assert.Len(t, srv.requests(), 4)
 	assert.Empty(t, clock.Sleeps(), "no sleep until the reset")
+}
+
+func TestPartialRetryPolicyTakesTheDefaults(t *testing.T) {
+	srv := newScripted(t, errorReply(503, "X", "y"))
+	c, clock := newTestClient(t, srv.srv.URL, WithRetryPolicy(RetryPolicy{MaxAttempts: 3}))
+	_, err := c.GetChat(context.Background(), 1, 1)
+	require.Error(t, err)
+	assert.Len(t, srv.requests(), 3)
+	assert.Equal(t, []time.Duration{ms(250), ms(500)}, clock.Sleeps(), "the default backoff")
+
+	srv = newScripted(t, errorReply(404, "NOT_FOUND", "no"))
+	c, _ = newTestClient(t, srv.srv.URL, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	_, err = c.GetChat(context.Background(), 1, 1)
+	assert.Equal(t, "chatclient: getChat: HTTP 404 Not Found: NOT_FOUND: no", err.Error(), "one prefix")
+
+	srv = newScripted(t, errorReply(503, "X", "y"))
+	c, _ = newTestClient(t, srv.srv.URL, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	_, err = c.GetChat(context.Background(), 1, 1)
+	assert.Equal(t, "chatclient: getChat: gave up after 1 attempt: HTTP 503 Service Unavailable: X: y", err.Error())
+	assert.True(t, errors.Is(err, ErrServerError))
 }

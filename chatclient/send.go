@@ -19,67 +19,6 @@ const DefaultLandingWindow = 10 * time.Second
 // second), and a message's time may be truncated too.
 const clockSlack = 2 * time.Second
 
-// ErrMaybeDelivered is matched by [*MaybeDeliveredError].
-var ErrMaybeDelivered = errors.New("the message may have been delivered")
-
-// The reasons a [MaybeDeliveredError] gives in CheckErr, besides the failure to read the
-// chat's history.
-var (
-	// ErrNotInHistory: the chat's history, read once the send could no longer land,
-	// holds no such message. The Market did not act, as far as its history tells;
-	// [Client.Delivered] says the same later, and then sending again is safe.
-	ErrNotInHistory = errors.New("the chat's history holds no such message")
-	// ErrIndistinguishable: the history holds such a message, but another send of the
-	// same message to the same chat could explain it (the same words sent again within
-	// seconds), so it cannot be told whether this one arrived.
-	ErrIndistinguishable = errors.New("an identical message sent around the same time could explain the one in the history")
-	// ErrSettleLater: the call's budget (its deadline, or [WithMaxWait]) ends before the
-	// send can no longer land, so the history was not read; [Client.Delivered] can
-	// settle it from MaybeDeliveredError.SettleAfter on.
-	ErrSettleLater = errors.New("the call's budget ends before the send can no longer land")
-)
-
-// MaybeDeliveredError reports a message or file whose sending failed after it may have
-// reached the Market, which the chat's history could not settle (see the package doc's
-// "Sending at most once"). Sending it again may deliver it twice: settle it first with
-// [Client.Delivered], which reads the history again.
-type MaybeDeliveredError struct {
-	// Operation is [OpSendMessageToChat] or [OpSendFileToChat].
-	Operation Operation
-	// BusinessID and ChatID name the chat.
-	BusinessID, ChatID int64
-	// Text is the message's text (sendMessageToChat).
-	Text string
-	// FileName and FileSize name the file (sendFileToChat).
-	FileName string
-	FileSize int64
-	// SentFrom and SentUntil bound the send on the Market's clock: from when it began
-	// to when its last attempt failed.
-	SentFrom, SentUntil time.Time
-	// SettleAfter is when, on the Market's clock, the send can no longer land: from
-	// then on the chat's history tells whether it did.
-	SettleAfter time.Time
-	// Err is the failure of the send.
-	Err error
-	// CheckErr is why the history did not settle it: [ErrNotInHistory],
-	// [ErrIndistinguishable], [ErrSettleLater], or the failure to read it.
-	CheckErr error
-
-	rec *sendRecord // the client's memory of this send, so that it never explains itself
-}
-
-// Error implements error.
-func (e *MaybeDeliveredError) Error() string {
-	return fmt.Sprintf("chatclient: %s: chat %d: %v: %s; %v",
-		e.Operation, e.ChatID, ErrMaybeDelivered, strings.TrimPrefix(e.Err.Error(), "chatclient: "+string(e.Operation)+": "), e.CheckErr)
-}
-
-// Is reports whether target is [ErrMaybeDelivered].
-func (e *MaybeDeliveredError) Is(target error) bool { return target == ErrMaybeDelivered }
-
-// Unwrap returns the failure of the send.
-func (e *MaybeDeliveredError) Unwrap() error { return e.Err }
-
 // what is what the send puts into the chat, as its history shows it.
 func (e *MaybeDeliveredError) what() sent {
 	return sent{text: e.Text, file: e.FileName, size: e.FileSize}
@@ -174,7 +113,7 @@ func (e *MaybeDeliveredError) onMarketClock(c *Client) {
 	c.sends.mu.Lock()
 	from, ended, until := e.rec.from, e.rec.ended, e.rec.until
 	c.sends.mu.Unlock()
-	e.SentFrom, e.SentUntil, e.SettleAfter = c.marketNow(from), c.marketNow(ended), c.marketNow(until)
+	e.SentFrom, e.SentUntil, e.SettleAfter = c.market.at(from), c.market.at(ended), c.market.at(until)
 }
 
 // Delivered settles a [*MaybeDeliveredError] from the chat's history: true when the
@@ -233,7 +172,7 @@ func (c *Client) delivered(ctx context.Context, e *MaybeDeliveredError) (bool, e
 	switch {
 	case found == 0:
 		return false, ErrNotInHistory
-	case found > 1 || c.sends.explains(e.BusinessID, e.ChatID, what, at, e.rec, c.marketNow):
+	case found > 1 || c.sends.explains(e.BusinessID, e.ChatID, what, at, e.rec, c.market.at):
 		return false, ErrIndistinguishable
 	}
 	return true, nil

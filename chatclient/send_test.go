@@ -42,38 +42,6 @@ func sendEnv(t *testing.T, opts ...chattest.Option) (*chattest.Server, *chatclie
 	return srv, clientFor(t, srv, fastRetries, chatclient.WithClock(clock)), clock
 }
 
-func countText(srv *chattest.Server, chat int64, text string) int {
-	n := 0
-	for _, m := range srv.Messages(100, chat) {
-		if m.Message == text {
-			n++
-		}
-	}
-	return n
-}
-
-func countFiles(srv *chattest.Server, chat int64, name string) int {
-	n := 0
-	for _, m := range srv.Messages(100, chat) {
-		for _, p := range m.Payload {
-			if p.Name == name {
-				n++
-			}
-		}
-	}
-	return n
-}
-
-func requestsOf(srv *chattest.Server, op string) int {
-	n := 0
-	for _, r := range srv.Requests() {
-		if r.Operation == op {
-			n++
-		}
-	}
-	return n
-}
-
 func maybeDelivered(t *testing.T, err error, checkErr error) *chatclient.MaybeDeliveredError {
 	t.Helper()
 	require.ErrorIs(t, err, chatclient.ErrMaybeDelivered)

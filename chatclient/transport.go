@@ -3,17 +3,12 @@ package chatclient
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
-	"sync"
 	"time"
-
-	"github.com/ymchat/ymchat/api"
 )
 
 // Operation names an API operation, as the Market's documents and the errors call it.
@@ -44,16 +39,6 @@ type call struct {
 	source func() error
 }
 
-// answer is a 2xx answer whose body has been read into a pooled buffer.
-type answer struct {
-	status int
-	buf    *bytes.Buffer
-}
-
-func (c *Client) responseError(op Operation, a *answer, err error) *ResponseError {
-	return &ResponseError{Operation: op, StatusCode: a.status, Body: c.excerpt(a.buf.Bytes()), Err: err}
-}
-
 // attempt is what one request produced.
 type attempt struct {
 	outcome
@@ -79,10 +64,9 @@ func (c *Client) do(ctx context.Context, cl *call) (answer, error) {
 		now := at.end
 		var report *RateLimit
 		if at.status != 0 {
-			rl := c.rateLimit(at.header, now)
-			report = &rl
+			report = &at.report.RateLimit
 		}
-		mnow := c.marketNow(now)
+		mnow := c.market.at(now)
 
 		d := decide(at.outcome, now)
 		if cl.once && d.mayHaveActed {
@@ -185,6 +169,10 @@ func (c *Client) send(ctx context.Context, cl *call) attempt {
 	at.cancelled = (err != nil || at.bodyErr != nil) && ctx.Err() != nil
 	at.end = c.clock.Now()
 	at.took = at.end.Sub(start)
+	if at.status != 0 {
+		at.report = parseReport(at.header, at.end)
+		c.market.note(at.report.date, at.end)
+	}
 	var src *sourceError
 	if wrote != nil && !errors.As(err, &src) {
 		at.wrote = *wrote
@@ -275,7 +263,7 @@ func (c *Client) admit(ctx context.Context, key QuotaKey, n int, held func()) (a
 		switch {
 		case held != nil:
 			var err error
-			if r, err = c.quotas.Reserve(ctx, key, c.marketNow(now)); err == nil && r.OK {
+			if r, err = c.quotas.Reserve(ctx, key, c.market.at(now)); err == nil && r.OK {
 				return admitted{c: c, ctx: ctx, key: key, lease: held}, nil
 			}
 			held()
@@ -284,7 +272,7 @@ func (c *Client) admit(ctx context.Context, key QuotaKey, n int, held func()) (a
 				return admitted{}, err
 			}
 		case oneStep:
-			a, err := adm.Admit(ctx, key, c.marketNow(now))
+			a, err := adm.Admit(ctx, key, c.market.at(now))
 			if err != nil {
 				return admitted{}, err
 			}
@@ -312,7 +300,7 @@ func (c *Client) admit(ctx context.Context, key QuotaKey, n int, held func()) (a
 			if waited {
 				now = c.clock.Now()
 			}
-			if r, err = c.quotas.Reserve(ctx, key, c.marketNow(now)); err == nil && r.OK {
+			if r, err = c.quotas.Reserve(ctx, key, c.market.at(now)); err == nil && r.OK {
 				return took, nil
 			}
 			if local != nil {
@@ -331,7 +319,7 @@ func (c *Client) admit(ctx context.Context, key QuotaKey, n int, held func()) (a
 			}
 			continue
 		}
-		wait := r.Until.Sub(c.marketNow(now))
+		wait := r.Until.Sub(c.market.at(now))
 		if !c.canWait(ctx, now, wait) {
 			return admitted{}, &RateLimitError{Operation: key.Operation, BusinessID: key.BusinessID, Limit: r.Limit, Remaining: 0,
 				Until: r.Until, RetryAfter: wait}
@@ -423,80 +411,27 @@ func (c *Client) logAttempt(cl *call, n int, at attempt, wait time.Duration, rea
 	c.logger.Debug("ymchat request", attrs...)
 }
 
-// bodies recycles the buffers answers are read into: a listing reads page after page
-// of about the same size.
-var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// maxPooled keeps buffers that grew for an unusually large answer out of the pool.
-const maxPooled = 1 << 20
-
-func putBody(b *bytes.Buffer) {
-	if b != nil && b.Cap() <= maxPooled {
-		bodies.Put(b)
+// attemptError is the error of an attempt that failed, for a RetryError or the log.
+func (c *Client) attemptError(cl *call, at attempt) error {
+	switch {
+	case at.err != nil:
+		return &NetworkError{Operation: cl.op, Err: at.err}
+	case errors.Is(at.bodyErr, errTooLarge) || (at.bodyErr == nil && at.status >= 200 && at.status <= 299):
+		return &ResponseError{Operation: cl.op, StatusCode: at.status, Body: c.excerpt(at.buf.Bytes()), Err: at.bodyErr}
+	case at.bodyErr != nil:
+		return &NetworkError{Operation: cl.op, Err: fmt.Errorf("reading the HTTP %d answer: %w", at.status, at.bodyErr)}
 	}
+	return c.apiError(cl.op, at.status, at.report.RateLimit, at.buf.Bytes())
 }
 
-// errTooLarge is wrapped by the error for an answer whose body passes the limit.
-var errTooLarge = errors.New("the body is larger than the client reads")
-
-// readBody reads at most limit bytes of the answer into a pooled buffer and closes the
-// body. A Content-Length over the limit is refused before reading; otherwise the buffer
-// grows by doubling but never past limit+1 bytes, so a hostile body costs at most about
-// twice the limit in memory, not several times.
-func readBody(resp *http.Response, limit int) (*bytes.Buffer, error) {
-	defer resp.Body.Close()
-	buf := bodies.Get().(*bytes.Buffer)
-	buf.Reset()
-	if n := resp.ContentLength; n > int64(limit) {
-		return buf, fmt.Errorf("%w (Content-Length %d, limit %d)", errTooLarge, n, limit)
-	} else if n > 0 {
-		buf.Grow(int(n) + 1) // +1: room to see the end of the body without growing
+// rateLimitError is the error for a quota 420 or a 429 whose wait does not fit the
+// caller's budget.
+func (c *Client) rateLimitError(cl *call, at attempt, wait time.Duration, last error) *RateLimitError {
+	rl := at.report.RateLimit
+	e := &RateLimitError{Operation: cl.op, BusinessID: cl.business, Limit: rl.Limit, Remaining: rl.Remaining, RetryAfter: wait}
+	if rl.Remaining == 0 {
+		e.Until = rl.Until
 	}
-	for {
-		if buf.Available() == 0 {
-			// Double, but never past limit+1: the buffers of one body add up to at most
-			// about twice the limit.
-			n := max(2*buf.Cap(), 4096)
-			if n >= limit {
-				n = limit + 1
-			}
-			grow(buf, n)
-		}
-		p := buf.AvailableBuffer()[:buf.Available()]
-		n, err := resp.Body.Read(p)
-		buf.Write(p[:n])
-		if buf.Len() > limit {
-			return buf, fmt.Errorf("%w (limit %d)", errTooLarge, limit)
-		}
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-}
-
-// grow gives buf a capacity of exactly n (bytes.Buffer.Grow would take about twice
-// what it is asked for, which is what makes a hostile body expensive).
-func grow(buf *bytes.Buffer, n int) {
-	b := make([]byte, buf.Len(), n)
-	copy(b, buf.Bytes())
-	*buf = *bytes.NewBuffer(b)
-}
-
-// apiError types a non-2xx answer, reading the Market's error envelope when the body
-// is one.
-func (c *Client) apiError(op Operation, status int, h http.Header, body []byte) *APIError {
-	e := &APIError{Operation: op, StatusCode: status, RateLimit: c.rateLimit(h, c.clock.Now())}
-	var env api.ErrorEnvelope
-	if json.Unmarshal(body, &env) == nil {
-		for _, d := range env.Errors {
-			e.Errors = append(e.Errors, ErrorDetail{Code: c.redact(d.Code), Message: c.redact(d.Message)})
-		}
-	}
-	if len(e.Errors) == 0 {
-		e.Body = c.excerpt(body)
-	}
+	errors.As(last, &e.Err)
 	return e
 }

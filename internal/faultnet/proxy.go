@@ -83,9 +83,10 @@ func (p *Proxy) serve() {
 			return
 		}
 		done := p.live.begin()
+		f := p.plan() // here, not in the goroutine: the plan draws in arrival order
 		go func() {
 			defer done()
-			p.handle(c.(*net.TCPConn), p.plan())
+			p.handle(c.(*net.TCPConn), f)
 		}()
 	}
 }

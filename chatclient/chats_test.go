@@ -2,7 +2,6 @@ package chatclient_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"sync"
 	"testing"
@@ -15,33 +14,6 @@ import (
 	"github.com/ymchat/ymchat/chatclient"
 	"github.com/ymchat/ymchat/chatclient/chattest"
 )
-
-func newFake(t *testing.T, opts ...chattest.Option) *chattest.Server {
-	t.Helper()
-	srv := chattest.NewServer(append([]chattest.Option{chattest.WithDefaultFixture()}, opts...)...)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func clientFor(t *testing.T, srv *chattest.Server, opts ...chatclient.Option) *chatclient.Client {
-	t.Helper()
-	c, err := chatclient.New(chatclient.APIKey(srv.Token), append([]chatclient.Option{chatclient.WithBaseURL(srv.URL)}, opts...)...)
-	require.NoError(t, err)
-	return c
-}
-
-func fixtureChats(t *testing.T, business int64) []api.Chat {
-	t.Helper()
-	var f chattest.Fixture
-	require.NoError(t, json.Unmarshal(chattest.DefaultFixture, &f))
-	for _, b := range f.Businesses {
-		if b.BusinessID == business {
-			return b.Chats
-		}
-	}
-	t.Fatalf("no business %d", business)
-	return nil
-}
 
 func TestCreateGetAndListAgainstTheFake(t *testing.T) {
 	srv := newFake(t)
@@ -239,13 +211,6 @@ func TestFaultsAreRetriedOrReported(t *testing.T) {
 	var re *chatclient.ResponseError
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, "OK", re.Body)
-}
-
-func fastPolicy() chatclient.RetryPolicy {
-	p := chatclient.DefaultRetryPolicy()
-	p.Backoff = chatclient.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond, Multiplier: 2}
-	p.ParallelBackoff = p.Backoff
-	return p
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

@@ -23,12 +23,6 @@ import (
 // The fixture's chat with a 300-message history (ids 1000021–1000320).
 const longChat, longFirst, longLast = 5000008, 1000021, 1000320
 
-// fastRetries keeps the tests quick: waits of at most a millisecond.
-var fastRetries = chatclient.WithRetryPolicy(chatclient.RetryPolicy{
-	Backoff:         chatclient.Backoff{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 1},
-	ParallelBackoff: chatclient.Backoff{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 1},
-})
-
 func TestReadA300MessageHistoryFromTheMiddle(t *testing.T) {
 	srv := newFake(t)
 	c := clientFor(t, srv)

@@ -3,12 +3,58 @@ package chatclient
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+func TestTheTokenNeverComesBack(t *testing.T) {
+	srv := newScripted(t, reply{status: 502, ctype: "text/html",
+		body: "<html><h1>Bad gateway</h1><pre>Api-Key: " + testToken + "</pre></html>"},
+		reply{status: 400, body: `{"status":"ERROR","errors":[{"code":"BAD","message":"your key ` + testToken + ` is odd"}]}`})
+	c, _ := newTestClient(t, srv.srv.URL, WithRetryPolicy(RetryPolicy{MaxAttempts: 2}))
+	_, err := c.GetChat(context.Background(), 3, 7)
+	require.Error(t, err)
+	requireNoToken(t, err)
+	assert.Contains(t, err.Error(), "[redacted]")
+	for _, v := range []any{c, APIKey(testToken), OAuthToken(testToken), WithBaseURL("https://x")} {
+		assert.NotContains(t, fmt.Sprintf("%v %+v %#v %s", v, v, v, v), testToken)
+	}
+}
+
+func TestAnOversizedBodyIsNotBufferedSeveralTimesOver(t *testing.T) {
+	// Through HTTP: the answer is refused with a ResponseError, not retried.
+	srv := newScripted(t, reply{handler: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.(http.Flusher).Flush() // no Content-Length: the client must stop by itself
+		_, _ = io.WriteString(w, strings.Repeat("x", 3*MaxResponseBytes))
+	}})
+	c, _ := newTestClient(t, srv.srv.URL)
+	_, err := c.GetChat(context.Background(), 3, 7)
+	var re *ResponseError
+	require.ErrorAs(t, err, &re)
+	assert.Len(t, srv.requests(), 1)
+
+	// What reading such a body allocates, measured on the reader alone.
+	endless := &http.Response{Body: io.NopCloser(io.LimitReader(zeros{}, 3*MaxResponseBytes)), ContentLength: -1}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err = readBody(endless, MaxResponseBytes)
+	runtime.ReadMemStats(&after)
+	require.ErrorIs(t, err, errTooLarge)
+	allocated := after.TotalAlloc - before.TotalAlloc
+	assert.Less(t, allocated, uint64(5*MaxResponseBytes/2), "at most about twice the limit, not 6–8×: %d bytes", allocated)
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 // every operation that reads, called once against whatever the server answers.
 var reads = map[Operation]func(c *Client) error{
