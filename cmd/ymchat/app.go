@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -233,19 +232,19 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,
 		if business == "" {
 			return nil
 		}
-		id, err := strconv.ParseInt(business, 10, 64)
-		if err != nil || id < 1 {
-			// Name where the bad value came from: the flag or the environment.
-			from := "--business"
-			if !cmd.Flags().Changed("business") {
-				from = "YM_BUSINESS_ID"
-			}
-			return usagef("invalid %s %q: must be a whole number of at least 1", from, business)
+		// Name where the value came from: the flag or the environment.
+		from := "--business"
+		if !cmd.Flags().Changed("business") {
+			from = "YM_BUSINESS_ID"
+		}
+		id, err := parseID(from, business)
+		if err != nil {
+			return err
 		}
 		o.business = id
 		return nil
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err) })
 	root.AddCommand(newChatsCommand(e, o), newChatCommand(e, o), newDemoCommand(e), newListenCommand(e), newVersionCommand(e), newFakeCommand(e))
 	hideGlobalFlagsIn(root)
 	return root

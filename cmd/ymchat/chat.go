@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -18,14 +17,14 @@ func newChatCommand(e *env, o *options) *cobra.Command {
 	}
 	var asJSON bool
 	get := &cobra.Command{
-		Use:     "get ID",
+		Use:     "get CHAT_ID",
 		Short:   "Show one chat",
 		Example: "  ymchat chat get 5000003",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
+			id, err := parseID("CHAT_ID", args[0])
 			if err != nil {
-				return usagef("invalid chat ID %q: must be a whole number", args[0])
+				return err
 			}
 			return o.withClient(cmd, e, nil, func(ctx context.Context, s *session) error {
 				c, err := s.client.GetChat(ctx, s.business, id)
@@ -72,8 +71,8 @@ If a chat about it exists already, the Market returns that one.`,
 			})
 		},
 	}
-	create.Flags().Var(idValue{&order}, "order", "the order to talk about")
-	create.Flags().Var(idValue{&ret}, "return", "the return to talk about")
+	idFlag(create.Flags(), &order, "order", "the order to talk about")
+	idFlag(create.Flags(), &ret, "return", "the return to talk about")
 	create.Flags().BoolVar(&newJSON, "json", false, "print JSON")
 	cmd.AddCommand(get, create, newHistoryCommand(e, o), newMessageCommand(e, o),
 		newSendCommand(e, o), newSendFileCommand(e, o))

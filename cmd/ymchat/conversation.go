@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,15 +15,6 @@ import (
 
 	"github.com/ymchat/ymchat/chatclient"
 )
-
-// parseID reads a positive id argument; what names it in the error.
-func parseID(what, s string) (int64, error) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id < 1 {
-		return 0, usagef("invalid %s %q: must be a whole number of at least 1", what, s)
-	}
-	return id, nil
-}
 
 func newHistoryCommand(e *env, o *options) *cobra.Command {
 	var (
@@ -57,7 +47,7 @@ who wrote it, the text, and the attachments (name, size, URL) on the lines after
 		},
 	}
 	fl := cmd.Flags()
-	fl.Var(idValue{&from}, "from", "start at this message id (default: the first message)")
+	idFlag(fl, &from, "from", "start at this message id (default: the first message)")
 	fl.IntVar(&limit, "limit", 0, "stop after this many messages (0: all)")
 	fl.BoolVar(&json, "json", false, "print one JSON document")
 	fl.BoolVar(&jsonl, "jsonl", false, "print one JSON message per line, as pages arrive")

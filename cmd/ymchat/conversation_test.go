@@ -130,7 +130,7 @@ func TestConversationUsageErrorsSendNothing(t *testing.T) {
 	}{
 		{"history without id", "", []string{"chat", "history"}, "accepts 1 arg"},
 		{"history bad id", "", []string{"chat", "history", "x"}, `invalid CHAT_ID "x"`},
-		{"history bad from", "", []string{"chat", "history", "5000003", "--from", "0"}, `invalid argument "0" for "--from" flag: not an id`},
+		{"history bad from", "", []string{"chat", "history", "5000003", "--from", "0"}, `invalid --from "0": must be a whole number of at least 1`},
 		{"history negative limit", "", []string{"chat", "history", "5000003", "--limit", "-2"}, "invalid --limit -2"},
 		{"history json and jsonl", "", []string{"chat", "history", "5000003", "--json", "--jsonl"}, "if any flags in the group [json jsonl]"},
 		{"message bad id", "", []string{"chat", "message", "5000003", "0"}, `invalid MESSAGE_ID "0"`},

@@ -13,7 +13,7 @@ import (
 // flagOf names the command-line flag behind a field the client rejected.
 var flagOf = map[string]string{
 	"businessId":          "--business",
-	"chatId":              "chat ID",
+	"chatId":              "CHAT_ID",
 	"messageId":           "MESSAGE_ID",
 	"message":             "--message",
 	"file":                "PATH",

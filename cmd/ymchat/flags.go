@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,8 +10,34 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// idValue is a flag holding one id: help shows it as ID, with no default.
-type idValue struct{ p *int64 }
+// parseID reads an id typed for name (an argument such as CHAT_ID, a flag such as
+// --order, or the variable YM_BUSINESS_ID). Every id of the Market is a whole number
+// of at least 1; anything else is a usage error naming where it was typed and what,
+// in the same words everywhere, before a request is made.
+func parseID(name, s string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || id < 1 {
+		return 0, usagef("invalid %s %q: must be a whole number of at least 1", name, s)
+	}
+	return id, nil
+}
+
+// idFlag defines a flag holding one id: help shows it as ID, with no default.
+func idFlag(fs *pflag.FlagSet, p *int64, name, usage string) {
+	fs.Var(idValue{p, "--" + name}, name, usage)
+}
+
+// idsFlag defines a flag holding ids, repeated or comma-separated: help shows it as
+// IDs, with no default. typed keeps each id as typed, for error messages.
+func idsFlag(fs *pflag.FlagSet, ids *[]int64, typed *[]string, name, usage string) {
+	fs.Var(idsValue{ids, typed, "--" + name}, name, usage)
+}
+
+// idValue is the value of an idFlag; name is the flag's, for errors.
+type idValue struct {
+	p    *int64
+	name string
+}
 
 func (v idValue) String() string {
 	if v.p == nil || *v.p == 0 {
@@ -21,7 +47,7 @@ func (v idValue) String() string {
 }
 
 func (v idValue) Set(s string) error {
-	id, err := parseFlagID(s)
+	id, err := parseID(v.name, s)
 	if err != nil {
 		return err
 	}
@@ -31,19 +57,11 @@ func (v idValue) Set(s string) error {
 
 func (idValue) Type() string { return "ID" }
 
-func parseFlagID(s string) (int64, error) {
-	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || id < 1 {
-		return 0, fmt.Errorf("not an id: must be a whole number of at least 1")
-	}
-	return id, nil
-}
-
-// idsValue is a flag holding ids, repeated or comma-separated: help shows it as IDs,
-// with no default. It keeps what was typed, for error messages.
+// idsValue is the value of an idsFlag; name is the flag's, for errors.
 type idsValue struct {
 	ids   *[]int64
 	typed *[]string
+	name  string
 }
 
 func (v idsValue) String() string {
@@ -59,9 +77,9 @@ func (v idsValue) String() string {
 
 func (v idsValue) Set(s string) error {
 	for part := range strings.SplitSeq(s, ",") {
-		id, err := parseFlagID(part)
+		id, err := parseID(v.name, part)
 		if err != nil {
-			return fmt.Errorf("%q is %v", part, err)
+			return err
 		}
 		*v.ids = append(*v.ids, id)
 		*v.typed = append(*v.typed, strings.TrimSpace(part))
@@ -70,6 +88,17 @@ func (v idsValue) Set(s string) error {
 }
 
 func (idsValue) Type() string { return "IDs" }
+
+// flagError makes an error in the flags a usage error. A value that explains itself
+// (an id's usage error) is told as it is, without pflag's "invalid argument ... for
+// flag" around it, so that an id reads the same as a flag or as an argument.
+func flagError(err error) error {
+	var ue usageError
+	if errors.As(err, &ue) {
+		return ue
+	}
+	return usageError{err.Error()}
+}
 
 // enumsValue is a flag holding values of a vocabulary, repeated or comma-separated,
 // as typed; help shows the type given (STATUS, TYPE...), with no default.

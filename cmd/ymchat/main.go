@@ -6,7 +6,7 @@
 //
 //	ymchat demo                        walk through the library against the fake Market
 //	ymchat chats [filters] [--sort updated|-updated] [--limit N] [--json|--jsonl]
-//	ymchat chat get ID
+//	ymchat chat get CHAT_ID
 //	ymchat chat new --order ID | --return ID
 //	ymchat chat history CHAT_ID [--from MESSAGE_ID] [--limit N] [--json|--jsonl]
 //	ymchat chat message CHAT_ID MESSAGE_ID [--json]

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"math"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseIDTakesWholeNumbersOfAtLeastOne(t *testing.T) {
+	for _, s := range []string{"1", "5000003", " 7 ", "+12", strconv.FormatInt(math.MaxInt64, 10)} {
+		id, err := parseID("CHAT_ID", s)
+		require.NoError(t, err, s)
+		assert.Positive(t, id, s)
+	}
+	for _, s := range []string{"0", "-1", "-5000003", "", " ", "x", "1.5", "1e3", "0x10", "5000003,", "9223372036854775808"} {
+		_, err := parseID("CHAT_ID", s)
+		require.Error(t, err, s)
+		assert.Equal(t, "invalid CHAT_ID "+strconv.Quote(s)+": must be a whole number of at least 1", err.Error())
+		msg, code := explain(err)
+		assert.Equal(t, exitUsage, code, s)
+		assert.Equal(t, err.Error(), msg)
+	}
+}
+
+// TestEveryIDIsCheckedAlike covers every place an id is typed: the same words
+// (naming the argument, flag or variable and the value typed), exit 2, and no
+// request, whatever else the command line holds.
+func TestEveryIDIsCheckedAlike(t *testing.T) {
+	srv, vars := fake(t)
+	url := []string{"--base-url", srv.URL}
+	cases := []struct {
+		vars        map[string]string
+		args        []string
+		name, typed string
+	}{
+		{vars, []string{"chat", "get", "0"}, "CHAT_ID", "0"},
+		{vars, []string{"chat", "get", "--", "-5"}, "CHAT_ID", "-5"},
+		{vars, []string{"chat", "get", "x5000003"}, "CHAT_ID", "x5000003"},
+		{vars, []string{"chat", "get", "99999999999999999999"}, "CHAT_ID", "99999999999999999999"},
+		{vars, []string{"chat", "history", "0"}, "CHAT_ID", "0"},
+		{vars, []string{"chat", "history", "5000003", "--from", "-1"}, "--from", "-1"},
+		{vars, []string{"chat", "message", "0", "1000002"}, "CHAT_ID", "0"},
+		{vars, []string{"chat", "message", "5000003", "0"}, "MESSAGE_ID", "0"},
+		{vars, []string{"chat", "send", "0", "-m", "hi"}, "CHAT_ID", "0"},
+		{vars, []string{"chat", "send-file", "--", "-3", "main.go"}, "CHAT_ID", "-3"},
+		{vars, []string{"chat", "new", "--order", "0"}, "--order", "0"},
+		{vars, []string{"chat", "new", "--return=-7"}, "--return", "-7"},
+		{vars, []string{"chats", "--order", "10043001,0"}, "--order", "0"},
+		{vars, []string{"chats", "--return", "x"}, "--return", "x"},
+		{vars, []string{"chats", "--business", "0"}, "--business", "0"},
+		{map[string]string{"YM_API_KEY": token, "YM_BUSINESS_ID": "-100"}, []string{"chats"}, "YM_BUSINESS_ID", "-100"},
+		// The id is read before the token: its error comes first.
+		{map[string]string{"YM_BUSINESS_ID": "100"}, []string{"chat", "get", "0"}, "CHAT_ID", "0"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name+" "+tc.typed, func(t *testing.T) {
+			res := runCLI(t, tc.vars, false, append(url, tc.args...)...)
+			assert.Equal(t, 2, res.code, res.stderr)
+			assert.Equal(t, "ymchat: invalid "+tc.name+" "+strconv.Quote(tc.typed)+": must be a whole number of at least 1\n", res.stderr)
+			assert.Empty(t, res.stdout)
+		})
+	}
+	t.Run("a negative id without --", func(t *testing.T) {
+		res := runCLI(t, vars, false, append(url, "chat", "get", "-5")...)
+		assert.Equal(t, 2, res.code, res.stderr)
+		assert.Empty(t, res.stdout)
+	})
+	assert.Empty(t, srv.Requests(), "a bad id sends nothing")
+}
