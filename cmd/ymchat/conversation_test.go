@@ -82,7 +82,7 @@ func TestSendMessage(t *testing.T) {
 	assert.Equal(t, "Hello from the CLI", last.Message)
 	assert.Equal(t, chatclient.SenderPartner, last.Sender)
 	c, _ := srv.Chat(100, 5000003)
-	assert.Equal(t, chatclient.ChatStatus("WAITING_FOR_CUSTOMER"), c.Status)
+	assert.Equal(t, chatclient.StatusWaitingForCustomer, c.Status)
 
 	for _, args := range [][]string{{"chat", "send", "5000003"}, {"chat", "send", "5000003", "--message", "-"}} {
 		res = runIn(t, t.Context(), "Строка один\nline two\n", vars, false, append(args, url...)...)

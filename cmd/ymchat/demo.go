@@ -72,7 +72,7 @@ func runDemo(ctx context.Context, e *env) error {
 
 	say("1. Chats waiting for your answer (business %d)", demoBusiness)
 	var waiting []chatclient.Chat
-	filter := chatclient.Filter{Statuses: []chatclient.ChatStatus{chatclient.ChatStatus("WAITING_FOR_PARTNER")}}
+	filter := chatclient.Filter{Statuses: []chatclient.ChatStatus{chatclient.StatusWaitingForPartner}}
 	for chat, err := range client.Chats(ctx, demoBusiness, filter) {
 		if err != nil {
 			return err
@@ -172,7 +172,7 @@ func runDemo(ctx context.Context, e *env) error {
 	}
 	say("")
 	say("Next: point it at your account with YM_API_KEY and --business, e.g.")
-	say("   ymchat chats --status WAITING_FOR_PARTNER")
+	say("   ymchat chats --status %s", chatclient.StatusWaitingForPartner)
 	say("   ymchat chat history CHAT_ID; ymchat chat send CHAT_ID -m TEXT")
 	say("and see the godoc of package chatclient to use it from Go.")
 	return nil
@@ -240,7 +240,7 @@ func demoNotifications(ctx context.Context, say func(string, ...any), srv *chatt
 	}
 	say("   SendMessage answered it:")
 	say("     %q", reply)
-	say("   chat %d: WAITING_FOR_PARTNER → %s again.", c.ID, c.Status)
+	say("   chat %d: %s → %s again.", c.ID, chatclient.StatusWaitingForPartner, c.Status)
 	return nil
 }
 
@@ -253,7 +253,7 @@ func demoServerError(ctx context.Context, say func(string, ...any), srv *chattes
 	if err != nil {
 		return err
 	}
-	srv.Script("getChat", chattest.StatusFault(503, "UNAVAILABLE", "try again later"))
+	srv.Script(string(chatclient.OpGetChat), chattest.StatusFault(503, "UNAVAILABLE", "try again later"))
 	c, err := client.GetChat(ctx, demoBusiness, chatID)
 	if err != nil {
 		return err
@@ -266,14 +266,14 @@ func demoServerError(ctx context.Context, say func(string, ...any), srv *chattes
 // demoSpentQuota shows a spent hourly quota: an error naming the reset time with no
 // budget to wait, and the same call waiting it out with one.
 func demoSpentQuota(ctx context.Context, say func(string, ...any), srv *chattest.Server, chatID int64) error {
-	say("7. The hourly quota of getChat is spent (1000 calls); it resets in 2 s")
+	say("7. The hourly quota of %s is spent (1000 calls); it resets in 2 s", chatclient.OpGetChat)
 	for _, maxWait := range []time.Duration{0, 5 * time.Second} {
 		client, err := chatclient.New(chatclient.APIKey(srv.Token), chatclient.WithBaseURL(srv.URL),
 			chatclient.WithMaxWait(maxWait))
 		if err != nil {
 			return err
 		}
-		srv.Script("getChat", chattest.SpentQuota(1000, time.Now().Add(2*time.Second)))
+		srv.Script(string(chatclient.OpGetChat), chattest.SpentQuota(1000, time.Now().Add(2*time.Second)))
 		start := time.Now()
 		_, err = client.GetChat(ctx, demoBusiness, chatID)
 		var rle *chatclient.RateLimitError
@@ -302,7 +302,7 @@ func demoSpentQuota(ctx context.Context, say func(string, ...any), srv *chattest
 // own, then sharing them through a Redis (an embedded miniredis).
 func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv *chattest.Server, chats []chatclient.Chat) error {
 	const requests = 48
-	say("8. Two services of the seller, one business: each sends %d getChat calls", requests)
+	say("8. Two services of the seller, one business: each sends %d %s calls", requests, chatclient.OpGetChat)
 	say("   at once. The Market serves 4 requests of a business at a time and")
 	say("   answers the others 420. Three runs on the same fake Market, one after")
 	say("   the other: a naive hand-written client (on a 420 it sleeps 1 s and")
@@ -329,13 +329,12 @@ func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv
 	}
 
 	var results [3]burstResult
-	results[0] = naiveBurst(ctx, srv, 2, requests, chats)
+	results[0] = burst(ctx, srv, []getChatFunc{naiveGetChat(srv), naiveGetChat(srv)}, requests, chats)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	for i, useRedis := range []bool{false, true} {
-		i++
-		var clients []*chatclient.Client
+		var services []getChatFunc
 		for range 2 {
 			// More attempts than the default 5: unshared, a call may meet the parallel
 			// limit several times over on a busy machine, and the demo counts refusals
@@ -354,9 +353,9 @@ func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv
 			if err != nil {
 				return err
 			}
-			clients = append(clients, c)
+			services = append(services, libraryGetChat(c))
 		}
-		results[i] = burst(ctx, srv, clients, requests, chats)
+		results[i+1] = burst(ctx, srv, services, requests, chats)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -366,7 +365,7 @@ func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv
 	say("   %-28s %7s %9s %15s", "", "naive", "library", "library+Redis")
 	row("refused 420 (parallel limit)", results[0].refused, results[1].refused, results[2].refused)
 	row("answered", results[0].answered, results[1].answered, results[2].answered)
-	row("failed", results[0].failures, len(results[1].failed), len(results[2].failed))
+	row("failed", len(results[0].failed), len(results[1].failed), len(results[2].failed))
 	say("")
 	say("   refused counts the Market's 420 answers; answered and failed count")
 	say("   calls (of %d). naive: all go at once, 4 get through, the rest sleep 1 s", 2*requests)
@@ -376,7 +375,7 @@ func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv
 	say("   backs off (with jitter) and retries until each call is answered.")
 	say("   library+Redis: both take their 4 leases from the same Redis, so never")
 	say("   more than 4 are in flight and the Market has nothing to refuse.")
-	var failed []error
+	var failed []error // the library's: the naive client's are the story
 	for _, r := range results[1:] {
 		failed = append(failed, r.failed...)
 	}
@@ -389,20 +388,21 @@ func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv
 	return nil
 }
 
+// burstResult is what a burst came to: calls answered and failed, and the 420s the
+// Market answered on the way.
 type burstResult struct {
 	answered, refused int
 	failed            []error
-	failures          int // the naive client's: calls given up on
 }
 
-// naiveTries is how often the naive client tries a call.
-const naiveTries = 3
+// getChatFunc is getChat as one service calls it, nil once answered.
+type getChatFunc func(ctx context.Context, chatID int64) error
 
-// naiveBurst is the burst from a hand-written client: plain HTTP GETs, all at once,
-// a fixed 1 s sleep on a 420, no limit on requests in flight.
-func naiveBurst(ctx context.Context, srv *chattest.Server, services, n int, chats []chatclient.Chat) burstResult {
-	for range n * services {
-		srv.Script("getChat", chattest.Delay(15*time.Millisecond))
+// burst sends n getChat calls at once from each service and counts the 420s the fake
+// answered (with the documented hourly quotas, every 420 here is the parallel limit).
+func burst(ctx context.Context, srv *chattest.Server, services []getChatFunc, n int, chats []chatclient.Chat) burstResult {
+	for range n * len(services) {
+		srv.Script(string(chatclient.OpGetChat), chattest.Delay(15*time.Millisecond)) // slow answers, so requests overlap
 	}
 	srv.ResetRequests()
 	var (
@@ -410,48 +410,16 @@ func naiveBurst(ctx context.Context, srv *chattest.Server, services, n int, chat
 		wg  sync.WaitGroup
 		mu  sync.Mutex
 	)
-	call := func(chatID int64) bool {
-		for try := range naiveTries {
-			if try > 0 {
-				select {
-				case <-time.After(time.Second):
-				case <-ctx.Done():
-					return false
-				}
-			}
-			url := fmt.Sprintf("%s/v2/businesses/%d/chat?chatId=%d", srv.URL, demoBusiness, chatID)
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-			if err != nil {
-				return false
-			}
-			req.Header.Set("Api-Key", srv.Token)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return false
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			switch resp.StatusCode {
-			case http.StatusOK:
-				return true
-			case 420:
-				continue
-			default:
-				return false
-			}
-		}
-		return false
-	}
-	for range services {
+	for _, getChat := range services {
 		for i := range n {
 			wg.Go(func() {
-				ok := call(chats[i%len(chats)].ID)
+				err := getChat(ctx, chats[i%len(chats)].ID)
 				mu.Lock()
 				defer mu.Unlock()
-				if ok {
-					res.answered++
+				if err != nil {
+					res.failed = append(res.failed, err)
 				} else {
-					res.failures++
+					res.answered++
 				}
 			})
 		}
@@ -463,6 +431,54 @@ func naiveBurst(ctx context.Context, srv *chattest.Server, services, n int, chat
 		}
 	}
 	return res
+}
+
+// libraryGetChat is getChat through the library's client.
+func libraryGetChat(c *chatclient.Client) getChatFunc {
+	return func(ctx context.Context, chatID int64) error {
+		_, err := c.GetChat(ctx, demoBusiness, chatID)
+		return err
+	}
+}
+
+// naiveTries is how often the naive client tries a call.
+const naiveTries = 3
+
+// naiveGetChat is getChat from a hand-written client: a plain HTTP GET, a fixed 1 s
+// sleep on a 420, naiveTries tries, no limit on requests in flight.
+func naiveGetChat(srv *chattest.Server) getChatFunc {
+	return func(ctx context.Context, chatID int64) error {
+		for try := range naiveTries {
+			if try > 0 {
+				select {
+				case <-time.After(time.Second):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			url := fmt.Sprintf("%s/v2/businesses/%d/chat?chatId=%d", srv.URL, demoBusiness, chatID)
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Api-Key", srv.Token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case http.StatusOK:
+				return nil
+			case 420:
+				continue
+			default:
+				return fmt.Errorf("getChat %d: HTTP %d", chatID, resp.StatusCode)
+			}
+		}
+		return fmt.Errorf("getChat %d: refused %d times, given up", chatID, naiveTries)
+	}
 }
 
 // untilDone writes to w until ctx is done, and then drops what comes: an
@@ -477,43 +493,6 @@ func (u untilDone) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return u.w.Write(p)
-}
-
-// burst sends n getChat calls at once from each client and counts the 420s the fake
-// answered (with the documented hourly quotas, every 420 here is the parallel limit).
-func burst(ctx context.Context, srv *chattest.Server, clients []*chatclient.Client, n int, chats []chatclient.Chat) burstResult {
-	for range n * len(clients) {
-		srv.Script("getChat", chattest.Delay(15*time.Millisecond)) // slow answers, so requests overlap
-	}
-	srv.ResetRequests()
-	var (
-		res burstResult
-		wg  sync.WaitGroup
-		mu  sync.Mutex
-	)
-	for _, c := range clients {
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, err := c.GetChat(ctx, demoBusiness, chats[i%len(chats)].ID)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					res.failed = append(res.failed, err)
-				} else {
-					res.answered++
-				}
-			}()
-		}
-	}
-	wg.Wait()
-	for _, r := range srv.Requests() {
-		if r.Status == 420 {
-			res.refused++
-		}
-	}
-	return res
 }
 
 // waitingTable is a narrow table of chats waiting for the seller.
