@@ -2,21 +2,33 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ymchat/ymchat/chatclient"
 )
 
+// newChatCommand is the chat group: one chat, and its conversation (in
+// conversation.go).
 func newChatCommand(e *env, o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "chat",
 		Short: "Read a chat and its messages, answer it, or start one about an order or a return",
 	}
+	cmd.AddCommand(
+		newGetCommand(e, o),
+		newNewCommand(e, o),
+		newHistoryCommand(e, o),
+		newMessageCommand(e, o),
+		newSendCommand(e, o),
+		newSendFileCommand(e, o),
+	)
+	return cmd
+}
+
+func newGetCommand(e *env, o *options) *cobra.Command {
 	var asJSON bool
-	get := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:     "get CHAT_ID",
 		Short:   "Show one chat",
 		Example: "  ymchat chat get 5000003",
@@ -39,11 +51,16 @@ func newChatCommand(e *env, o *options) *cobra.Command {
 			})
 		},
 	}
-	get.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
 
-	var order, ret int64
-	var newJSON bool
-	create := &cobra.Command{
+func newNewCommand(e *env, o *options) *cobra.Command {
+	var (
+		order, ret int64
+		asJSON     bool
+	)
+	cmd := &cobra.Command{
 		Use:   "new --order ID | --return ID",
 		Short: "Start a chat about an order or a return (or get the one that exists)",
 		Long: `Start a chat with the customer about an order or a return, and print its id.
@@ -63,38 +80,12 @@ If a chat about it exists already, the Market returns that one.`,
 				if err != nil {
 					return err
 				}
-				if newJSON {
-					return json.NewEncoder(e.stdout).Encode(map[string]int64{"chatId": id})
-				}
-				fmt.Fprintln(e.stdout, id)
-				return nil
+				return printChatID(e.stdout, id, asJSON)
 			})
 		},
 	}
-	idFlag(create.Flags(), &order, "order", "the order to talk about")
-	idFlag(create.Flags(), &ret, "return", "the return to talk about")
-	create.Flags().BoolVar(&newJSON, "json", false, "print JSON")
-	cmd.AddCommand(get, create, newHistoryCommand(e, o), newMessageCommand(e, o),
-		newSendCommand(e, o), newSendFileCommand(e, o))
+	idFlag(cmd.Flags(), &order, "order", "the order to talk about")
+	idFlag(cmd.Flags(), &ret, "return", "the return to talk about")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-func printChat(e *env, c chatclient.Chat) {
-	w := e.stdout
-	fmt.Fprintf(w, "chat      %d\n", c.ID)
-	fmt.Fprintf(w, "type      %s\n", c.Type)
-	fmt.Fprintf(w, "status    %s\n", c.Status)
-	fmt.Fprintf(w, "about     %s\n", contextText(c.Context))
-	if c.Context.CampaignID != 0 {
-		fmt.Fprintf(w, "campaign  %d\n", c.Context.CampaignID)
-	}
-	if cu := c.Context.Customer; cu.Name != "" || cu.PublicID != "" {
-		fmt.Fprintf(w, "customer  %s (%s)\n", cu.Name, cu.PublicID)
-	}
-	fmt.Fprintf(w, "created   %s\n", c.CreatedAt.In(msk).Format("2006-01-02 15:04 MST"))
-	ago := age(e.now(), c.UpdatedAt)
-	if ago != "now" {
-		ago += " ago"
-	}
-	fmt.Fprintf(w, "updated   %s (%s)\n", c.UpdatedAt.In(msk).Format("2006-01-02 15:04 MST"), ago)
 }

@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -110,62 +107,6 @@ func (f *chatsFlags) filter() chatclient.Filter {
 	return flt
 }
 
-// chatJSON is a chat as --json and --jsonl print it. Every command's JSON names ids
-// after what they identify: chatId, messageId, orderId, returnId, campaignId,
-// businessId (never a bare "id").
-type chatJSON struct {
-	ID         int64     `json:"chatId"`
-	Type       string    `json:"type"`
-	Status     string    `json:"status"`
-	Context    string    `json:"contextType"`
-	OrderID    int64     `json:"orderId,omitempty"`
-	ReturnID   int64     `json:"returnId,omitempty"`
-	CampaignID int64     `json:"campaignId,omitempty"`
-	Customer   string    `json:"customer,omitempty"`
-	CustomerID string    `json:"customerPublicId,omitempty"`
-	CreatedAt  time.Time `json:"createdAt"`
-	UpdatedAt  time.Time `json:"updatedAt"`
-}
-
-func toJSON(c chatclient.Chat) chatJSON {
-	return chatJSON{
-		ID: c.ID, Type: string(c.Type), Status: string(c.Status), Context: string(c.Context.Type),
-		OrderID: c.Context.OrderID, ReturnID: c.Context.ReturnID, CampaignID: c.Context.CampaignID,
-		Customer: c.Context.Customer.Name, CustomerID: c.Context.Customer.PublicID,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-	}
-}
-
-// progress writes a status line to stderr when it is a terminal, and nothing otherwise.
-type progress struct {
-	w      io.Writer
-	on     bool
-	active bool
-}
-
-func (p *progress) show(format string, a ...any) {
-	if !p.on {
-		return
-	}
-	fmt.Fprintf(p.w, "\r\033[K"+format, a...)
-	p.active = true
-}
-
-func (p *progress) clear() {
-	if p.active {
-		fmt.Fprint(p.w, "\r\033[K")
-		p.active = false
-	}
-}
-
-// waitHook tells about quota waits on the progress line.
-func (p *progress) waitHook(info chatclient.RetryInfo) {
-	if info.Reason == chatclient.WaitQuotaReset || info.Reason == chatclient.WaitQuotaPacing {
-		p.show("quota for %s spent: waiting until %s for the reset...", info.Operation,
-			time.Now().Add(info.Wait).In(msk).Format("15:04:05 MST"))
-	}
-}
-
 func listChats(cmd *cobra.Command, e *env, o *options, f *chatsFlags) error {
 	if f.limit < 0 {
 		return usagef("invalid --limit %d: must not be negative", f.limit)
@@ -251,14 +192,7 @@ func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *pro
 
 	switch {
 	case f.json:
-		doc := struct {
-			Chats         []chatJSON `json:"chats"`
-			NextPageToken string     `json:"nextPageToken,omitempty"`
-		}{Chats: make([]chatJSON, len(chats)), NextPageToken: token}
-		for i, c := range chats {
-			doc.Chats[i] = toJSON(c)
-		}
-		if err := writeJSON(out, doc); err != nil {
+		if err := printChatsJSON(out, chats, token); err != nil {
 			return err
 		}
 	case f.jsonl:
@@ -276,7 +210,7 @@ func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *pro
 		table.end()
 	}
 	if token != "" && !f.json {
-		fmt.Fprintf(e.stderr, "more chats follow: resume with %s\n", resumeCommand(e.args, token))
+		printResume(e.stderr, e.args, token)
 	}
 	return nil
 }
@@ -290,53 +224,4 @@ func sortChats(chats []chatclient.Chat, by string) {
 	case "-updated":
 		slices.SortStableFunc(chats, func(a, b chatclient.Chat) int { return b.UpdatedAt.Compare(a.UpdatedAt) })
 	}
-}
-
-func contextText(c chatclient.ChatContext) string {
-	switch c.Type {
-	case chatclient.ContextOrder:
-		return fmt.Sprintf("order %d", c.OrderID)
-	case chatclient.ContextReturn:
-		return fmt.Sprintf("return %d (order %d)", c.ReturnID, c.OrderID)
-	case chatclient.ContextDirect:
-		return "direct"
-	}
-	return strings.ToLower(string(c.Type))
-}
-
-// joinValues lists an enum's known values for help text.
-func joinValues[T ~string](values []T) string {
-	parts := make([]string, len(values))
-	for i, v := range values {
-		parts[i] = string(v)
-	}
-	return strings.Join(parts, ", ")
-}
-
-// resumeCommand is the command line that continues a listing after the last chat
-// shown: the same arguments (filters, format, --limit, --business...), with the
-// page token in place of any given. The token only resumes the listing it came from:
-// without the same filters the Market answers 400.
-func resumeCommand(args []string, token string) string {
-	parts := []string{"ymchat"}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--page-token":
-			i++
-			continue
-		case strings.HasPrefix(a, "--page-token="):
-			continue
-		}
-		parts = append(parts, shellQuote(a))
-	}
-	return strings.Join(append(parts, "--page-token", shellQuote(token)), " ")
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,:/@%+") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

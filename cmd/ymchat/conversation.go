@@ -55,10 +55,11 @@ who wrote it, the text, and the attachments (name, size, URL) on the lines after
 	return cmd
 }
 
+// history prints a chat's messages as pages arrive, up to limit (0: all).
 func history(ctx context.Context, e *env, s *session, chatID, from int64, limit int, asJSON, asJSONL bool) error {
 	var msgs []chatclient.Message
 	enc := json.NewEncoder(e.stdout)
-	first := true
+	text := &transcript{w: e.stdout}
 	done := func() bool { return limit > 0 && len(msgs) >= limit }
 	for page, err := range s.client.MessagePages(ctx, s.business, chatID, from, chatclient.PageRequest{}) {
 		if err != nil {
@@ -75,11 +76,7 @@ func history(ctx context.Context, e *env, s *session, chatID, from int64, limit 
 					return err
 				}
 			case !asJSON:
-				if !first {
-					fmt.Fprintln(e.stdout)
-				}
-				first = false
-				printMessage(e.stdout, m)
+				text.add(m)
 			}
 		}
 		if done() {
@@ -88,61 +85,11 @@ func history(ctx context.Context, e *env, s *session, chatID, from int64, limit 
 	}
 	switch {
 	case asJSON:
-		return writeJSON(e.stdout, struct {
-			ChatID   int64         `json:"chatId"`
-			Messages []messageJSON `json:"messages"`
-		}{chatID, messagesJSON(msgs)})
-	case !asJSONL && len(msgs) == 0:
-		fmt.Fprintln(e.stdout, "no messages")
+		return printHistoryJSON(e.stdout, chatID, msgs)
+	case !asJSONL:
+		text.end()
 	}
 	return nil
-}
-
-// messageJSON is a message as --json and --jsonl print it (messageId, like every
-// id in ymchat's JSON).
-type messageJSON struct {
-	ID          int64                   `json:"messageId"`
-	CreatedAt   time.Time               `json:"createdAt"`
-	Sender      chatclient.Sender       `json:"sender"`
-	Text        string                  `json:"text,omitempty"`
-	Attachments []chatclient.Attachment `json:"attachments,omitempty"`
-}
-
-func toMessageJSON(m chatclient.Message) messageJSON {
-	return messageJSON{ID: m.ID, CreatedAt: m.CreatedAt, Sender: m.Sender, Text: m.Text, Attachments: m.Attachments}
-}
-
-func messagesJSON(msgs []chatclient.Message) []messageJSON {
-	out := make([]messageJSON, len(msgs))
-	for i, m := range msgs {
-		out[i] = toMessageJSON(m)
-	}
-	return out
-}
-
-// printMessage writes one message as a transcript entry: a header line, the text
-// indented, and each attachment on its own lines.
-func printMessage(w io.Writer, m chatclient.Message) {
-	fmt.Fprintf(w, "%s  %s  #%d\n", m.CreatedAt.In(msk).Format("2006-01-02 15:04 MST"), m.Sender, m.ID)
-	if m.Text != "" {
-		for line := range strings.Lines(m.Text) {
-			fmt.Fprintf(w, "  %s\n", strings.TrimRight(line, "\r\n"))
-		}
-	}
-	for _, a := range m.Attachments {
-		fmt.Fprintf(w, "  [file] %s (%s)\n         %s\n", a.Name, byteSize(a.Size), a.URL)
-	}
-}
-
-// byteSize says how big n bytes are, for people.
-func byteSize(n int64) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
 func newMessageCommand(e *env, o *options) *cobra.Command {
@@ -234,26 +181,6 @@ and nothing is sent again.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON acknowledgement on stdout")
 	landingFlag(cmd, &landing)
 	return cmd
-}
-
-// landingHook says why a send goes quiet: it failed after it may have reached the
-// Market, and the client waits for it to land before it reads the chat's history.
-func landingHook(e *env) func(chatclient.RetryInfo) {
-	return func(info chatclient.RetryInfo) {
-		if info.Reason == chatclient.WaitLanding {
-			fmt.Fprintf(e.stderr, "sending failed after it may have reached the Market (%v); waiting %s for it to land, "+
-				"then reading the chat's history (nothing is sent again)...\n", info.Err, info.Wait.Round(time.Second))
-		}
-	}
-}
-
-// ack confirms a send: a line on stderr, or a JSON document on stdout with --json.
-func ack(e *env, asJSON bool, chatID int64, msg string) error {
-	if asJSON {
-		return json.NewEncoder(e.stdout).Encode(map[string]any{"chatId": chatID, "sent": true})
-	}
-	fmt.Fprintln(e.stderr, msg)
-	return nil
 }
 
 func newSendFileCommand(e *env, o *options) *cobra.Command {

@@ -9,9 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -25,7 +23,7 @@ import (
 )
 
 func newDemoCommand(e *env) *cobra.Command {
-	return &cobra.Command{
+	return sessionless(&cobra.Command{
 		Use:   "demo",
 		Short: "Walk through the library against a built-in fake Market (no account needed)",
 		Long: `Start a fake Yandex Market in-process (package chattest, with its shipped data)
@@ -45,7 +43,7 @@ Ctrl-C ends it with one line, "demo interrupted" (exit 130).`,
 			}
 			return err
 		},
-	}
+	})
 }
 
 // Shipped-fixture facts of business 100 the demo relies on.
@@ -121,7 +119,7 @@ func runDemo(ctx context.Context, e *env) error {
 		chat.Context.Customer.Name, len(history), min(3, len(history)))
 	say("")
 	for _, m := range history[max(0, len(history)-3):] {
-		demoMessage(w, m)
+		wrappedMessage(w, m, demoWidth)
 	}
 	say("")
 
@@ -493,71 +491,4 @@ func (u untilDone) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return u.w.Write(p)
-}
-
-// waitingTable is a narrow table of chats waiting for the seller.
-func waitingTable(w io.Writer, chats []chatclient.Chat, now time.Time) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tABOUT\tCUSTOMER\tSINCE (MSK)\tWAITING")
-	for _, c := range chats {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.ID, contextText(c.Context), c.Context.Customer.Name,
-			c.UpdatedAt.In(msk).Format("2006-01-02 15:04"), age(now, c.UpdatedAt))
-	}
-	_ = tw.Flush()
-}
-
-// demoMessage prints a message like the history transcript, its text wrapped to fit.
-func demoMessage(w io.Writer, m chatclient.Message) {
-	fmt.Fprintf(w, "   %s  %s  #%d\n", m.CreatedAt.In(msk).Format("2006-01-02 15:04 MST"), m.Sender, m.ID)
-	for _, line := range wrap(m.Text, demoWidth-6) {
-		fmt.Fprintf(w, "     %s\n", line)
-	}
-	for _, a := range m.Attachments {
-		fmt.Fprintf(w, "     [file] %s (%s)\n", a.Name, byteSize(a.Size))
-	}
-}
-
-// wrap breaks text into lines of at most width characters, at spaces.
-func wrap(text string, width int) []string {
-	var lines []string
-	for para := range strings.Lines(text) {
-		line := ""
-		for _, word := range strings.Fields(para) {
-			switch {
-			case line == "":
-				line = word
-			case len([]rune(line))+1+len([]rune(word)) <= width:
-				line += " " + word
-			default:
-				lines = append(lines, line)
-				line = word
-			}
-		}
-		lines = append(lines, line)
-	}
-	return lines
-}
-
-// indent writes each line three spaces in.
-func indent(w io.Writer) io.Writer { return &indenter{w: w} }
-
-type indenter struct {
-	w   io.Writer
-	mid bool // inside a line
-}
-
-// Write indents each new line.
-func (i *indenter) Write(p []byte) (int, error) {
-	var out []byte
-	for _, b := range p {
-		if !i.mid {
-			out = append(out, "   "...)
-		}
-		out = append(out, b)
-		i.mid = b != '\n'
-	}
-	if _, err := i.w.Write(out); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }

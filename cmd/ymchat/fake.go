@@ -26,7 +26,7 @@ type fakeFlags struct {
 
 func newFakeCommand(e *env) *cobra.Command {
 	f := &fakeFlags{}
-	cmd := &cobra.Command{
+	cmd := sessionless(&cobra.Command{
 		Use:   "fake",
 		Short: "Serve the fake Market (package chattest) on an address, for other programs to test against",
 		Long: `Serve the fake Yandex Market (package chattest, the one behind --fake and demo)
@@ -45,7 +45,7 @@ machine only.`,
   YM_API_KEY=chattest-token ymchat --base-url http://127.0.0.1:8765 --business 100 chats`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return serveFake(cmd.Context(), e, f) },
-	}
+	})
 	fl := cmd.Flags()
 	fl.Var(stringValue{&f.addr, "HOST:PORT"}, "addr", "address to serve on (port 0 picks a free one)")
 	f.addr = "127.0.0.1:8765"
@@ -143,13 +143,3 @@ func newFakeServer(opts []chattest.Option) (srv *chattest.Server, err error) {
 	}()
 	return chattest.NewServer(opts...), nil
 }
-
-// listValue is a repeatable flag keeping each value whole; help shows typ.
-type listValue struct {
-	p   *[]string
-	typ string
-}
-
-func (v listValue) String() string     { return strings.Join(*v.p, " ") }
-func (v listValue) Set(s string) error { *v.p = append(*v.p, s); return nil }
-func (v listValue) Type() string       { return v.typ }

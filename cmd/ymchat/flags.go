@@ -5,9 +5,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/ymchat/ymchat/chatclient"
 )
 
 // parseID reads an id typed for name (an argument such as CHAT_ID, a flag such as
@@ -128,6 +131,25 @@ func (v stringValue) String() string     { return *v.p }
 func (v stringValue) Set(s string) error { *v.p = s; return nil }
 func (v stringValue) Type() string       { return v.typ }
 
+// listValue is a repeatable flag keeping each value whole; help shows typ.
+type listValue struct {
+	p   *[]string
+	typ string
+}
+
+func (v listValue) String() string     { return strings.Join(*v.p, " ") }
+func (v listValue) Set(s string) error { *v.p = append(*v.p, s); return nil }
+func (v listValue) Type() string       { return v.typ }
+
+// joinValues lists an enum's known values, for help text and errors.
+func joinValues[T ~string](values []T) string {
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = string(v)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // checkEnums checks the values typed for flag against the known ones (case does not
 // matter), naming the flag and the value as typed: unknown, or given twice.
 func checkEnums[T ~string](flag string, typed []string, known []T) error {
@@ -182,17 +204,69 @@ func completeList[T ~string](values func() []T) cobra.CompletionFunc {
 	}
 }
 
-// noGlobalFlags are the commands the shared flags (--business, --token-file...) do
-// nothing for; their help does not list them.
-var noGlobalFlags = map[string]bool{"completion": true, "demo": true, "version": true, "fake": true, "listen": true}
+// sessionFlags defines on root the flags every command that talks to the Market
+// shares (--business, --token-file, --redis...), their defaults from the
+// environment, and reads them into the options it returns before any command runs.
+// Errors in any flag are usage errors; the help of sessionless commands leaves the
+// shared flags out.
+func sessionFlags(root *cobra.Command, e *env) *options {
+	o := &options{}
+	pf := root.PersistentFlags()
+	business := e.getenv("YM_BUSINESS_ID")
+	pf.Var(stringValue{&business, "ID"}, "business", "business (cabinet) id; default $YM_BUSINESS_ID")
+	pf.Var(stringValue{&o.tokenFile, "FILE"}, "token-file", "read the API-Key token from this file instead of $YM_API_KEY")
+	pf.Var(stringValue{&o.baseURL, "URL"}, "base-url", "API base URL (default "+chatclient.DefaultBaseURL+")")
+	pf.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up on the whole command after this long (0: never)")
+	pf.DurationVar(&o.maxWait, "max-wait", chatclient.DefaultMaxWait, "longest wait for a spent quota to reset before giving up")
+	pf.BoolVarP(&o.verbose, "verbose", "v", false, "log every request attempt to stderr")
+	o.redisURL = e.getenv("YM_REDIS_URL")
+	pf.Var(stringValue{&o.redisURL, "URL"}, "redis", "share the Market's limits with other processes through this Redis (redis://host:port/db); default $YM_REDIS_URL")
+	pf.BoolVar(&o.fake, "fake", false, "run against the built-in fake Market (no account needed; business 100 by default)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		o.redisFromEnv = !cmd.Flags().Changed("redis") && o.redisURL != ""
+		if err := o.parseRedis(); err != nil {
+			return err
+		}
+		if business == "" {
+			return nil
+		}
+		// Name where the value came from: the flag or the environment.
+		from := "--business"
+		if !cmd.Flags().Changed("business") {
+			from = "YM_BUSINESS_ID"
+		}
+		id, err := parseID(from, business)
+		if err != nil {
+			return err
+		}
+		o.business = id
+		return nil
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err) })
+	hideSessionFlags(root)
+	return o
+}
 
-// hideGlobalFlagsIn makes the help of those commands (and their subcommands) leave
-// out the root's persistent flags.
-func hideGlobalFlagsIn(root *cobra.Command) {
+// sessionlessKey is the annotation of a command that needs no session.
+const sessionlessKey = "ymchat:sessionless"
+
+// sessionless marks cmd as one the shared flags do nothing for (it needs no account
+// and no Market): its help, and its subcommands', leaves them out.
+func sessionless(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[sessionlessKey] = "true"
+	return cmd
+}
+
+// hideSessionFlags makes the help of sessionless commands (and their subcommands)
+// leave out the root's persistent flags.
+func hideSessionFlags(root *cobra.Command) {
 	help := root.HelpFunc()
 	root.SetHelpFunc(func(c *cobra.Command, args []string) {
 		for p := c; p != nil && p != root; p = p.Parent() {
-			if noGlobalFlags[p.Name()] {
+			if p.Annotations[sessionlessKey] != "" {
 				root.PersistentFlags().VisitAll(func(f *pflag.Flag) { f.Hidden = true })
 				defer root.PersistentFlags().VisitAll(func(f *pflag.Flag) { f.Hidden = false })
 				break

@@ -19,8 +19,8 @@ func TestParseIDTakesWholeNumbersOfAtLeastOne(t *testing.T) {
 		_, err := parseID("CHAT_ID", s)
 		require.Error(t, err, s)
 		assert.Equal(t, "invalid CHAT_ID "+strconv.Quote(s)+": must be a whole number of at least 1", err.Error())
-		msg, code := explain(err)
-		assert.Equal(t, exitUsage, code, s)
+		msg, failed := explain(err)
+		assert.Equal(t, failedUsage, failed, s)
 		assert.Equal(t, err.Error(), msg)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -60,7 +58,7 @@ then it exits 0.`
 
 func newListenCommand(e *env) *cobra.Command {
 	f := &listenFlags{}
-	cmd := &cobra.Command{
+	cmd := sessionless(&cobra.Command{
 		Use:   "listen --addr HOST:PORT",
 		Short: "Receive the Market's chat notifications and print them as JSON lines",
 		Long:  listenHelp,
@@ -68,7 +66,7 @@ func newListenCommand(e *env) *cobra.Command {
   ymchat listen --addr :443 --tls-cert chain.pem --tls-key key.pem --market-only`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return listen(cmd.Context(), e, f) },
-	}
+	})
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT; port 0 picks a free one)")
 	fl.StringSliceVar(&f.allow, "allow-ip", nil, `accept only callers in these networks (CIDR or address; "market": the Market's)`)
@@ -105,15 +103,6 @@ func prefixes(flag string, values []string, market bool) ([]netip.Prefix, error)
 	return out, nil
 }
 
-// notificationLine is what listen prints for each chat notification.
-type notificationLine struct {
-	Type       string `json:"type"`
-	BusinessID int64  `json:"businessId"`
-	ChatID     int64  `json:"chatId"`
-	MessageID  string `json:"messageId,omitempty"`
-	Time       string `json:"time"`
-}
-
 func listen(ctx context.Context, e *env, f *listenFlags) error {
 	if f.dedup < 0 {
 		return usagef("invalid --dedup %d: must not be negative", f.dedup)
@@ -131,13 +120,8 @@ func listen(ctx context.Context, e *env, f *listenFlags) error {
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
 
-	var mu sync.Mutex
-	enc := json.NewEncoder(e.stdout)
-	print := func(l notificationLine) error {
-		mu.Lock()
-		defer mu.Unlock()
-		return enc.Encode(l)
-	}
+	lines := newJSONLines(e.stdout)
+	print := func(l notificationLine) error { return lines.write(l) }
 	ts := func(t time.Time) string { return t.Format(time.RFC3339Nano) }
 	opts := []notify.Option{
 		notify.OnChatCreated(func(_ context.Context, n notify.ChatCreated) error {

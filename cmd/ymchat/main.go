@@ -59,3 +59,9 @@ func stdoutWidth() int {
 	}
 	return 0
 }
+
+// isTerminal says whether w is a terminal.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -36,7 +36,7 @@ func version() string {
 }
 
 func newVersionCommand(e *env) *cobra.Command {
-	return &cobra.Command{
+	return sessionless(&cobra.Command{
 		Use:   "version",
 		Short: "Print ymchat's version and VCS revision",
 		Args:  cobra.NoArgs,
@@ -44,5 +44,5 @@ func newVersionCommand(e *env) *cobra.Command {
 			_, err := fmt.Fprintln(e.stdout, "ymchat "+version())
 			return err
 		},
-	}
+	})
 }

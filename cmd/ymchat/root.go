@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitAPI         = 1
+	exitUsage       = 2
+	exitRateLimited = 3
+	exitInterrupted = 130
+)
+
+// exitCodes are the exit codes of the failures explain tells apart.
+var exitCodes = map[failure]int{
+	failedAPI:         exitAPI,
+	failedUsage:       exitUsage,
+	failedRateLimited: exitRateLimited,
+}
+
+// newRoot is the ymchat command: the flags every command shares, and the commands.
+func newRoot(ctx context.Context, e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ymchat",
+		Short: "Look at a seller's Yandex Market chats",
+		Long: `ymchat lists, reads and starts chats with customers through the Yandex Market
+Partner API, within the Market's request limits.
+
+Try it with no account: ymchat demo. Any command runs against the built-in fake
+Market with --fake.
+
+The token comes from YM_API_KEY or --token-file; the business from --business or
+YM_BUSINESS_ID.
+
+Several processes on the same token share the Market's limits (4 requests in
+flight, the hourly quotas) when each is given the same Redis with --redis URL
+or YM_REDIS_URL.
+
+Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,
+130 interrupted (Ctrl-C).`,
+		Version:       version(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(e.stdout)
+	root.SetVersionTemplate("ymchat {{.Version}}\n")
+	root.SetErr(e.stderr)
+	root.SetContext(ctx)
+	o := sessionFlags(root, e)
+	root.AddCommand(
+		newChatsCommand(e, o),
+		newChatCommand(e, o),
+		newDemoCommand(e),
+		newListenCommand(e),
+		newFakeCommand(e),
+		newVersionCommand(e),
+	)
+	addCompletionCommand(root)
+	return root
+}
+
+// run executes the command line and returns the exit code.
+func run(ctx context.Context, args []string, e *env) int {
+	e.args = args
+	root := newRoot(ctx, e)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	if ctx.Err() != nil {
+		// Interrupted (Ctrl-C, SIGTERM): the user knows; say nothing more.
+		return exitInterrupted
+	}
+	msg, failed := explain(err)
+	fmt.Fprintln(e.stderr, "ymchat: "+msg)
+	return exitCodes[failed]
+}
