@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -69,4 +70,53 @@ func TestEveryIDIsCheckedAlike(t *testing.T) {
 		assert.Empty(t, res.stdout)
 	})
 	assert.Empty(t, srv.Requests(), "a bad id sends nothing")
+}
+
+func TestHelpNamesRealValues(t *testing.T) {
+	for _, args := range [][]string{{"chats", "--help"}, {"chat", "new", "--help"}, {"chat", "history", "--help"}} {
+		res := runCLI(t, nil, false, args...)
+		require.Equal(t, 0, res.code)
+		assert.NotContains(t, res.stdout, "int64", args)
+		assert.NotContains(t, res.stdout, "default []", args)
+		assert.NotContains(t, res.stdout, "strings", args)
+		assert.Contains(t, res.stdout, "--business ID", args)
+	}
+	res := runCLI(t, nil, false, "chats", "--help")
+	assert.Contains(t, res.stdout, "--order IDs ")
+	assert.Contains(t, res.stdout, "--status STATUS ")
+	res = runCLI(t, nil, false, "chat", "new", "--help")
+	assert.Contains(t, res.stdout, "--order ID ")
+
+	for _, args := range [][]string{{"demo", "--help"}, {"version", "--help"}, {"completion", "--help"}, {"completion", "bash", "--help"}, {"listen", "--help"}, {"fake", "--help"}} {
+		res := runCLI(t, nil, false, args...)
+		require.Equal(t, 0, res.code, args)
+		assert.NotContains(t, res.stdout, "--business ID", args)
+		assert.NotContains(t, res.stdout, "Global Flags", args)
+	}
+	// ...and only there.
+	res = runCLI(t, nil, false, "chat", "get", "--help")
+	assert.Contains(t, res.stdout, "--business ID")
+}
+
+func TestCompletionNamesRealValues(t *testing.T) {
+	complete := func(args ...string) []string {
+		res := runCLI(t, nil, false, append([]string{"__complete"}, args...)...)
+		require.Equal(t, 0, res.code, res.stderr)
+		var out []string
+		for line := range strings.Lines(res.stdout) {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, ":") {
+				out = append(out, strings.SplitN(line, "\t", 2)[0])
+			}
+		}
+		return out
+	}
+	assert.Contains(t, complete("chats", "--status", ""), "WAITING_FOR_PARTNER")
+	assert.ElementsMatch(t, []string{"WAITING_FOR_ARBITER", "WAITING_FOR_CUSTOMER", "WAITING_FOR_MARKET", "WAITING_FOR_PARTNER"},
+		complete("chats", "--status", "waiting_for_"))
+	got := complete("chats", "--status", "NEW,")
+	assert.Contains(t, got, "NEW,FINISHED")
+	assert.NotContains(t, got, "NEW,NEW", "a value given already is not offered again")
+	assert.ElementsMatch(t, []string{"CHAT", "ARBITRAGE"}, complete("chats", "--type", ""))
+	assert.Contains(t, complete("chats", "--context-type", ""), "RETURN")
+	assert.Equal(t, []string{"updated", "-updated"}, complete("chats", "--sort", ""))
 }

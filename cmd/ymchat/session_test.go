@@ -1,13 +1,43 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ymchat/ymchat/chatclient/chattest"
 )
+
+func TestVerboseLogsAttemptsToStderr(t *testing.T) {
+	srv, vars := fake(t)
+	srv.Script("getChat", chattest.StatusFault(503, "UNAVAILABLE", "later"))
+	res := runCLI(t, vars, false, "chat", "get", "5000003", "-v", "--base-url", srv.URL)
+	require.Equal(t, 0, res.code)
+	assert.Contains(t, res.stderr, "level=DEBUG msg=\"ymchat request\" operation=getChat business=100 attempt=1 status=503")
+	assert.Contains(t, res.stderr, "attempt=2 status=200")
+	assert.NotContains(t, res.stdout, "DEBUG")
+}
+
+func TestFakeFlagAndChatNew(t *testing.T) {
+	res := runCLI(t, nil, false, "chats", "--fake", "--status", "WAITING_FOR_PARTNER", "--jsonl")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Len(t, strings.Split(strings.TrimSpace(res.stdout), "\n"), 40)
+
+	res = runCLI(t, nil, false, "chat", "new", "--fake", "--return", "1000712", "--json")
+	require.Equal(t, 0, res.code, res.stderr)
+	var out map[string]int64
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &out))
+	assert.Positive(t, out["chatId"])
+
+	res = runCLI(t, nil, false, "chats", "--fake", "--business", "300")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Len(t, strings.Split(strings.TrimSpace(res.stdout), "\n"), 14, "a header, the 12 chats of business 300, the count")
+	assert.True(t, strings.HasSuffix(res.stdout, "\n12 chats\n"), res.stdout)
+}
 
 func TestRedisSharesTheLimits(t *testing.T) {
 	mr := miniredis.RunT(t)
