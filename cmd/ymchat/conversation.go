@@ -173,7 +173,7 @@ and nothing is sent again.`,
 				if err := s.client.SendMessage(ctx, s.business, chatID, text); err != nil {
 					return err
 				}
-				return ack(e, asJSON, chatID, fmt.Sprintf("message sent to chat %d", chatID))
+				return ack(e, asJSON, chatID, "message")
 			}, chatclient.WithLandingWindow(landing))
 		},
 	}
@@ -211,7 +211,7 @@ otherwise. Like send, a file is sent at most once.`,
 				if err := s.client.SendFile(ctx, s.business, chatID, filepath.Base(path), f); err != nil {
 					return err
 				}
-				return ack(e, asJSON, chatID, fmt.Sprintf("file %s sent to chat %d", filepath.Base(path), chatID))
+				return ack(e, asJSON, chatID, "file "+filepath.Base(path))
 			}, chatclient.WithLandingWindow(landing))
 		},
 	}

@@ -296,8 +296,9 @@ func demoSpentQuota(ctx context.Context, say func(string, ...any), srv *chattest
 	return nil
 }
 
-// demoSharedLimits runs the same burst twice from two clients: with limits of their
-// own, then sharing them through a Redis (an embedded miniredis).
+// demoSharedLimits runs the same burst from two services three times: a naive
+// hand-written client, the library with limits of its own in each, and the library
+// sharing them through a Redis (an embedded miniredis).
 func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv *chattest.Server, chats []chatclient.Chat) error {
 	const requests = 48
 	say("8. Two services of the seller, one business: each sends %d %s calls", requests, chatclient.OpGetChat)

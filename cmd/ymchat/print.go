@@ -382,12 +382,13 @@ func landingHook(e *env) func(chatclient.RetryInfo) {
 	}
 }
 
-// ack confirms a send: a line on stderr, or a JSON document on stdout with --json.
-func ack(e *env, asJSON bool, chatID int64, msg string) error {
+// ack confirms that what (a message, a file and its name) was sent: a line on
+// stderr, or a JSON document on stdout with --json.
+func ack(e *env, asJSON bool, chatID int64, what string) error {
 	if asJSON {
 		return json.NewEncoder(e.stdout).Encode(map[string]any{"chatId": chatID, "sent": true})
 	}
-	fmt.Fprintln(e.stderr, msg)
+	fmt.Fprintf(e.stderr, "%s sent to chat %d\n", what, chatID)
 	return nil
 }
 
