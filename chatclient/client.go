@@ -69,32 +69,35 @@ type Client struct {
 	policy    RetryPolicy
 	maxWait   time.Duration
 	landing   time.Duration // how long a failed send may still land
-	sends     *sendLog
-	maxBody   int
-	leases    Leases
-	quotas    Quotas
-	market    *marketClock
-	logger    *slog.Logger
-	hook      func(RetryInfo)
-	clock     Clock
-	jitter    func(n int64) int64 // uniform in [0, n)
+	// downloadHosts are the hosts Download may send the token to.
+	downloadHosts []string
+	sends         *sendLog
+	maxBody       int
+	leases        Leases
+	quotas        Quotas
+	market        *marketClock
+	logger        *slog.Logger
+	hook          func(RetryInfo)
+	clock         Clock
+	jitter        func(n int64) int64 // uniform in [0, n)
 }
 
 // Option configures a [Client].
 type Option func(*settings) error
 
 type settings struct {
-	baseURL     string
-	httpClient  *http.Client
-	policy      RetryPolicy
-	maxWait     time.Duration
-	landing     time.Duration
-	maxInFlight int
-	leases      Leases
-	quotas      Quotas
-	logger      *slog.Logger
-	hook        func(RetryInfo)
-	clock       Clock
+	baseURL       string
+	httpClient    *http.Client
+	policy        RetryPolicy
+	maxWait       time.Duration
+	landing       time.Duration
+	downloadHosts []string
+	maxInFlight   int
+	leases        Leases
+	quotas        Quotas
+	logger        *slog.Logger
+	hook          func(RetryInfo)
+	clock         Clock
 }
 
 // WithBaseURL points the client at another server, such as a chattest fake. It must be
@@ -264,23 +267,24 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 		server += "/" // the builders resolve paths against it: keep a path prefix
 	}
 	c := &Client{
-		server:    server,
-		base:      base,
-		http:      hc,
-		auth:      auth,
-		authValue: []string{auth.value},
-		policy:    s.policy,
-		maxWait:   s.maxWait,
-		landing:   s.landing,
-		sends:     newSendLog(),
-		maxBody:   MaxResponseBytes,
-		leases:    s.leases,
-		quotas:    s.quotas,
-		logger:    logger,
-		hook:      s.hook,
-		clock:     s.clock,
-		jitter:    rand.Int64N,
-		market:    newMarketClock(),
+		server:        server,
+		base:          base,
+		http:          hc,
+		auth:          auth,
+		authValue:     []string{auth.value},
+		policy:        s.policy,
+		maxWait:       s.maxWait,
+		landing:       s.landing,
+		downloadHosts: s.downloadHosts,
+		sends:         newSendLog(),
+		maxBody:       MaxResponseBytes,
+		leases:        s.leases,
+		quotas:        s.quotas,
+		logger:        logger,
+		hook:          s.hook,
+		clock:         s.clock,
+		jitter:        rand.Int64N,
+		market:        newMarketClock(),
 	}
 	return c, nil
 }

@@ -448,6 +448,7 @@ func TestOptionErrors(t *testing.T) {
 		WithRetryPolicy(RetryPolicy{MaxAttempts: -1}),
 		WithLeases(nil),
 		WithQuotas(nil),
+		WithDownloadCredentials("host/path"),
 		WithRetryPolicy(RetryPolicy{MaxAttempts: 2, Backoff: Backoff{Initial: time.Second, Max: time.Millisecond, Multiplier: 2}, ParallelBackoff: DefaultRetryPolicy().ParallelBackoff}),
 		WithRetryPolicy(RetryPolicy{MaxAttempts: 2, Backoff: DefaultRetryPolicy().Backoff, ParallelBackoff: Backoff{Initial: 1, Max: 2, Multiplier: 0.5}}),
 		WithMaxWait(-time.Second),
