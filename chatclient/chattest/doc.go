@@ -76,6 +76,14 @@
 // minute lasts [DefaultDeliveryMinute] unless [WithDeliverySchedule] says otherwise.
 // [Server.Deliveries] records every attempt; [Server.Close] stops them all.
 //
+// Controls. [Server.Control] is a control surface of its own, under /_fake/ (a path
+// the Market never uses), taking the same token: POST /_fake/trigger acts out an
+// event ([Trigger]: a customer writes or sends a sticker, a chat is created, a
+// dispute starts or ends, a status moves) and sends receivers the notification the
+// Market would; POST /_fake/receivers registers a receiver. [Server.WithControl]
+// serves the API and the controls on one handler, as `ymchat fake` does, so that
+// `ymchat trigger` can drive a fake running in another process.
+//
 // [Server.Script] and [WithFaultRate] make it misbehave — error statuses, HTML 502s,
 // bodies that are not JSON, delays, dropped connections, truncated bodies — and
 // [Server.Requests] tells what a client sent. [Drop] closes the connection before the
