@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,7 +23,8 @@ import (
 type fakeFlags struct {
 	addr, fixture, token string
 	parallel             int
-	quotas               []string
+	quotas, notify       []string
+	verbose              bool
 }
 
 func newFakeCommand(e *env) *cobra.Command {
@@ -38,11 +41,20 @@ hourly quotas) unless told otherwise: --parallel-limit 0 turns the first off,
 --quota OP=LIMIT/WINDOW sets one operation's quota (repeatable; OP=0 turns it
 off), e.g. --quota getChats=100/1s.
 
+It keeps its state (chats, messages, files) for as long as it runs. It prints
+the lines that point a shell at it (export YM_BASE_URL=... and the rest): paste
+them, and every command talks to the fake.
+
+Drive it with "ymchat trigger" from another shell: a customer writes, a chat is
+created, a dispute starts or ends. --notify URL registers a receiver (such as
+"ymchat listen") that gets each notification as the Market would send it. The
+controls live under /_fake/ on the same address and take the same token.
+
 The fake also runs on a loopback port of its own: attachment URLs in messages
 and notification deliveries use that address, not --addr. They work from this
 machine only.`,
-		Example: `  ymchat fake --addr 127.0.0.1:8765 --quota getChats=100/1s
-  YM_API_KEY=chattest-token ymchat --base-url http://127.0.0.1:8765 --business 100 chats`,
+		Example: `  ymchat fake --addr 127.0.0.1:8765 --notify http://127.0.0.1:8080/ -v
+  ymchat trigger customer-writes 5000003 -m "Where is my order?"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return serveFake(cmd.Context(), e, f) },
 	})
@@ -53,6 +65,8 @@ machine only.`,
 	fl.Var(stringValue{&f.token, "TOKEN"}, "token", "the token the fake accepts (default: chattest's)")
 	fl.IntVar(&f.parallel, "parallel-limit", chattest.DefaultParallelLimit, "requests of a business in flight before a 420 (0: no limit)")
 	fl.Var(listValue{&f.quotas, "OP=LIMIT/WINDOW"}, "quota", "an operation's quota, e.g. getChats=100/1s (repeatable)")
+	fl.Var(listValue{&f.notify, "URL"}, "notify", "send notifications to this receiver, e.g. ymchat listen's URL (repeatable)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log each request served to stderr")
 	return cmd
 }
 
@@ -104,19 +118,33 @@ func serveFake(ctx context.Context, e *env, f *fakeFlags) (err error) {
 	}
 	defer srv.Close()
 
+	for _, u := range f.notify {
+		if err := srv.RegisterReceiver(u); err != nil {
+			return fmt.Errorf("--notify: %w (start the receiver first)", err)
+		}
+	}
+
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return usagef("--addr: %v", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = srv.WithControl()
+	if f.verbose {
+		h = logRequests(e.stderr, h)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	url := "http://" + ln.Addr().String()
 	w := e.stderr
 	fmt.Fprintf(w, "ymchat fake: the fake Market serves %s\n", url)
-	fmt.Fprintf(w, "token: %s\n", srv.Token)
-	fmt.Fprintf(w, "try:   curl -H 'Api-Key: %s' '%s/v2/businesses/100/chat?chatId=5000003'\n", srv.Token, url)
-	fmt.Fprintf(w, "       YM_API_KEY=%s ymchat --base-url %s --business 100 chats\n", srv.Token, url)
+	fmt.Fprintln(w, "Point a shell at it (paste these lines):")
+	fmt.Fprintf(w, "  export YM_BASE_URL=%s\n", url)
+	fmt.Fprintf(w, "  export YM_API_KEY=%s\n", srv.Token)
+	fmt.Fprintln(w, "  export YM_BUSINESS_ID=100")
+	fmt.Fprintln(w, "then: ymchat chats --status WAITING_FOR_PARTNER")
+	fmt.Fprintln(w, "      ymchat trigger customer-writes 5000003 -m 'Where is my order?'")
+	fmt.Fprintf(w, "or:   curl -H 'Api-Key: %s' '%s/v2/businesses/100/chat?chatId=5000003'\n", srv.Token, url)
 	fmt.Fprintln(w, "Ctrl-C stops it.")
 
 	select {
@@ -142,4 +170,52 @@ func newFakeServer(opts []chattest.Option) (srv *chattest.Server, err error) {
 		}
 	}()
 	return chattest.NewServer(opts...), nil
+}
+
+// logRequests logs each request served, one line on w when its answer is written:
+// method, path, status and how long it took.
+func logRequests(w io.Writer, h http.Handler) http.Handler {
+	var mu sync.Mutex
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusRecorder{ResponseWriter: rw}
+		defer func() { // also when a fault drops the connection (a panic net/http expects)
+			status := "dropped"
+			if sw.status != 0 {
+				status = strconv.Itoa(sw.status)
+			}
+			mu.Lock()
+			fmt.Fprintf(w, "%s %s %s %s %s\n", start.UTC().Format(time.TimeOnly), r.Method, r.URL.RequestURI(), status,
+				time.Since(start).Round(time.Millisecond))
+			mu.Unlock()
+		}()
+		h.ServeHTTP(sw, r)
+	})
+}
+
+// statusRecorder remembers the status written (0 until one is).
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush passes through: the fake's truncated answers flush before dropping.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }

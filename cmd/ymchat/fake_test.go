@@ -33,9 +33,8 @@ func TestFakeServesUntilInterrupted(t *testing.T) {
 		return m != nil
 	}, 10*time.Second, 10*time.Millisecond, "no URL printed: %s", stderr.String())
 	out := stderr.String()
-	assert.Contains(t, out, "token: fake-tok\n")
+	assert.Contains(t, out, "  export YM_BASE_URL="+url+"\n  export YM_API_KEY=fake-tok\n  export YM_BUSINESS_ID=100\n")
 	assert.Contains(t, out, "curl -H 'Api-Key: fake-tok' '"+url+"/v2/businesses/100/chat?chatId=5000003'")
-	assert.Contains(t, out, "YM_API_KEY=fake-tok ymchat --base-url "+url+" --business 100 chats")
 
 	c, err := chatclient.New(chatclient.APIKey("fake-tok"), chatclient.WithBaseURL(url))
 	require.NoError(t, err)
@@ -50,7 +49,7 @@ func TestFakeServesUntilInterrupted(t *testing.T) {
 	assert.Equal(t, 130, n, "the shipped fixture")
 
 	// And the CLI against it, as the printed line says.
-	res := runCLI(t, map[string]string{"YM_API_KEY": "fake-tok"}, false, "--base-url", url, "--business", "100", "chats", "--status", "NEW", "--jsonl")
+	res := runCLI(t, map[string]string{"YM_API_KEY": "fake-tok", "YM_BASE_URL": url, "YM_BUSINESS_ID": "100"}, false, "chats", "--status", "NEW", "--jsonl")
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.NotEmpty(t, res.stdout)
 

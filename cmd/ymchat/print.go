@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ymchat/ymchat/chatclient"
+	"github.com/ymchat/ymchat/chatclient/chattest"
 )
 
 // msk is the Market's time zone (Moscow, UTC+3, no daylight saving).
@@ -610,4 +611,23 @@ func maybeDelivered(e *chatclient.MaybeDeliveredError) string {
 			"%s after then", head, e.SettleAfter.In(msk).Format("15:04:05 MST"), look)
 	}
 	return fmt.Sprintf("%s, and reading the chat's history to check failed too (%v). %s", head, e.CheckErr, look)
+}
+
+// printTriggered tells what a trigger made: the chat, the message, the notification
+// the fake's receivers get.
+func printTriggered(w io.Writer, event string, res chattest.TriggerResult, asJSON bool) error {
+	if asJSON {
+		return writeJSON(w, res)
+	}
+	line := fmt.Sprintf("%s: chat %d", event, res.ChatID)
+	if res.MessageID != 0 {
+		line += fmt.Sprintf(", message %d", res.MessageID)
+	}
+	if res.Notification != "" {
+		line += "; receivers get " + res.Notification
+	} else {
+		line += "; no notification (the Market sends none for it)"
+	}
+	_, err := fmt.Fprintln(w, line)
+	return err
 }

@@ -58,6 +58,7 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,
 		newDemoCommand(e),
 		newListenCommand(e),
 		newFakeCommand(e),
+		newTriggerCommand(e, o),
 		newVersionCommand(e),
 	)
 	addCompletionCommand(root)
