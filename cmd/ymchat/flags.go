@@ -204,47 +204,45 @@ func completeList[T ~string](values func() []T) cobra.CompletionFunc {
 	}
 }
 
+// The shared flags' help, before helpSources notes where each value comes from.
+const (
+	usageBusiness  = "business (cabinet) id [$YM_BUSINESS_ID, profile]"
+	usageBaseURL   = "API base URL [$YM_BASE_URL, profile] (default " + chatclient.DefaultBaseURL + ")"
+	usageTokenFile = "read the API-Key token from this file (mode 0600) [profile]; $YM_API_KEY comes before a profile's file"
+	usageRedis     = "share the Market's limits with other processes through this Redis (redis://host:port/db) [$YM_REDIS_URL, profile]"
+)
+
 // sessionFlags defines on root the flags every command that talks to the Market
-// shares (--business, --token-file, --redis...), their defaults from the
-// environment, and reads them into the options it returns before any command runs.
-// Errors in any flag are usage errors; the help of sessionless commands leaves the
-// shared flags out.
+// shares (--business, --token-file, --redis...), and reads them into the options it
+// returns before any command runs: a flag beats the environment, which beats the
+// profile (config.go). Errors in any flag are usage errors; the help of sessionless
+// commands leaves the shared flags out.
 func sessionFlags(root *cobra.Command, e *env) *options {
 	o := &options{}
 	pf := root.PersistentFlags()
-	business := e.getenv("YM_BUSINESS_ID")
-	pf.Var(stringValue{&business, "ID"}, "business", "business (cabinet) id; default $YM_BUSINESS_ID")
-	pf.Var(stringValue{&o.tokenFile, "FILE"}, "token-file", "read the API-Key token from this file instead of $YM_API_KEY")
-	o.baseURL = e.getenv("YM_BASE_URL")
-	pf.Var(stringValue{&o.baseURL, "URL"}, "base-url", "API base URL (default "+chatclient.DefaultBaseURL+"); default $YM_BASE_URL")
+	var business, tokenFile, baseURL, redisURL string
+	pf.Var(stringValue{&business, "ID"}, "business", usageBusiness)
+	pf.Var(stringValue{&tokenFile, "FILE"}, "token-file", usageTokenFile)
+	pf.Var(stringValue{&baseURL, "URL"}, "base-url", usageBaseURL)
+	pf.Var(stringValue{&o.profileFlag, "NAME"}, "profile", "use this profile of the config file (ymchat profiles lists them) [$YM_PROFILE]")
 	pf.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up on the whole command after this long (0: never)")
 	pf.DurationVar(&o.maxWait, "max-wait", chatclient.DefaultMaxWait, "longest wait for a spent quota to reset before giving up")
 	pf.BoolVarP(&o.verbose, "verbose", "v", false, "log every request attempt to stderr")
-	o.redisURL = e.getenv("YM_REDIS_URL")
-	pf.Var(stringValue{&o.redisURL, "URL"}, "redis", "share the Market's limits with other processes through this Redis (redis://host:port/db); default $YM_REDIS_URL")
+	pf.Var(stringValue{&redisURL, "URL"}, "redis", usageRedis)
 	pf.BoolVar(&o.fake, "fake", false, "run against the built-in fake Market (no account needed; business 100 by default)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
-		o.redisFromEnv = !cmd.Flags().Changed("redis") && o.redisURL != ""
-		if err := o.parseRedis(); err != nil {
-			return err
-		}
-		if business == "" {
+		if sessionlessCommand(cmd) {
 			return nil
 		}
-		// Name where the value came from: the flag or the environment.
-		from := "--business"
-		if !cmd.Flags().Changed("business") {
-			from = "YM_BUSINESS_ID"
-		}
-		id, err := parseID(from, business)
+		s, err := o.resolve(cmd, e)
 		if err != nil {
 			return err
 		}
-		o.business = id
-		return nil
+		o.profile = s.profile
+		return o.apply(s)
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err) })
-	hideSessionFlags(root)
+	hideSessionFlags(root, o, e)
 	return o
 }
 
@@ -261,17 +259,27 @@ func sessionless(cmd *cobra.Command) *cobra.Command {
 	return cmd
 }
 
+// sessionlessCommand says whether c (or a command above it) is sessionless.
+func sessionlessCommand(c *cobra.Command) bool {
+	for p := c; p != nil; p = p.Parent() {
+		if p.Annotations[sessionlessKey] != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // hideSessionFlags makes the help of sessionless commands (and their subcommands)
-// leave out the root's persistent flags.
-func hideSessionFlags(root *cobra.Command) {
+// leave out the root's persistent flags; the others' help says where each shared
+// value comes from now.
+func hideSessionFlags(root *cobra.Command, o *options, e *env) {
 	help := root.HelpFunc()
 	root.SetHelpFunc(func(c *cobra.Command, args []string) {
-		for p := c; p != nil && p != root; p = p.Parent() {
-			if p.Annotations[sessionlessKey] != "" {
-				root.PersistentFlags().VisitAll(func(f *pflag.Flag) { f.Hidden = true })
-				defer root.PersistentFlags().VisitAll(func(f *pflag.Flag) { f.Hidden = false })
-				break
-			}
+		if sessionlessCommand(c) {
+			root.PersistentFlags().VisitAll(func(f *pflag.Flag) { f.Hidden = true })
+			defer root.PersistentFlags().VisitAll(func(f *pflag.Flag) { f.Hidden = false })
+		} else {
+			o.helpSources(c, e)
 		}
 		help(c, args)
 	})

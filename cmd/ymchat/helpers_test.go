@@ -55,6 +55,8 @@ func runIn(t *testing.T, ctx context.Context, stdin string, vars map[string]stri
 		now:        func() time.Time { return fixedNow },
 		isTerminal: func(w any) bool { return terminal && w == any(&stderr) },
 		width:      func() int { n, _ := strconv.Atoi(vars["COLUMNS"]); return n },
+		configDir:  dirFrom(vars, "XDG_CONFIG_HOME"),
+		cacheDir:   dirFrom(vars, "XDG_CACHE_HOME"),
 	})
 	res := result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 	assert.NotContains(t, res.stdout, token, "the token never appears in output")
@@ -85,4 +87,15 @@ func mustAtoi(t *testing.T, s string) int64 {
 	n, err := strconv.ParseInt(s, 10, 64)
 	require.NoError(t, err)
 	return n
+}
+
+// dirFrom is a user directory given by a test's variables: none unless set, so that
+// no test reads the real user's config or cache.
+func dirFrom(vars map[string]string, name string) func() (string, error) {
+	return func() (string, error) {
+		if d := vars[name]; d != "" {
+			return d, nil
+		}
+		return "", os.ErrNotExist
+	}
 }

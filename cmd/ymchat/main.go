@@ -38,7 +38,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], &env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now, isTerminal: isTerminal,
-		width: stdoutWidth,
+		width: stdoutWidth, configDir: os.UserConfigDir, cacheDir: os.UserCacheDir,
 	})
 	stop()
 	os.Exit(code)

@@ -34,8 +34,8 @@ Partner API, within the Market's request limits.
 Try it with no account: ymchat demo. Any command runs against the built-in fake
 Market with --fake.
 
-The token comes from YM_API_KEY or --token-file; the business from --business or
-YM_BUSINESS_ID.
+The token comes from --token-file, YM_API_KEY or a profile's token file; the
+business from --business, YM_BUSINESS_ID or a profile (ymchat profiles).
 
 Several processes on the same token share the Market's limits (4 requests in
 flight, the hourly quotas) when each is given the same Redis with --redis URL
@@ -59,6 +59,7 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,
 		newListenCommand(e),
 		newFakeCommand(e),
 		newTriggerCommand(e, o),
+		newProfilesCommand(e, o),
 		newVersionCommand(e),
 	)
 	addCompletionCommand(root)

@@ -29,6 +29,9 @@ type env struct {
 	width func() int
 	// args are the command line's arguments, for the resume hint.
 	args []string
+	// configDir and cacheDir are os.UserConfigDir and os.UserCacheDir; tests give
+	// their own, or nil for none.
+	configDir, cacheDir func() (string, error)
 }
 
 // usageError is a mistake in the command line; it exits 2.
@@ -41,17 +44,20 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 
 // options are the flags every command that talks to the Market shares.
 type options struct {
-	business  int64
-	tokenFile string
-	baseURL   string
-	timeout   time.Duration
-	maxWait   time.Duration
-	verbose   bool
-	fake      bool
+	business      int64
+	tokenFile     string
+	tokenFileFrom string // "--token-file" or `profile "NAME"`
+	baseURL       string
+	timeout       time.Duration
+	maxWait       time.Duration
+	verbose       bool
+	fake          bool
+	profileFlag   string // as typed after --profile
+	profile       string // the profile in use, if any
 
-	redisURL     string
-	redisFromEnv bool
-	redisOpts    *redis.Options
+	redisURL  string
+	redisFrom string // "--redis", "YM_REDIS_URL" or `profile "NAME"`
+	redisOpts *redis.Options
 }
 
 // session is a client ready to use, and what to close after.
@@ -100,7 +106,7 @@ func (o *options) newSession(e *env, opts []chatclient.Option) (*session, error)
 		return &session{client: c, business: business, close: srv.Close}, nil
 	}
 	if business == 0 {
-		return nil, usagef("no business: set --business or YM_BUSINESS_ID (or try --fake)")
+		return nil, usagef("no business: set --business or YM_BUSINESS_ID (or a profile's business; or try --fake)")
 	}
 	token, err := o.token(e)
 	if err != nil {
@@ -129,24 +135,45 @@ func (o *options) withClient(cmd *cobra.Command, e *env, hook func(chatclient.Re
 	return f(ctx, s)
 }
 
-// token reads the token from --token-file or YM_API_KEY. There is deliberately no
-// --token flag: a token on the command line lands in shell history.
+// token reads the token from --token-file, YM_API_KEY or the profile's token file, in
+// that order. There is deliberately no --token flag: a token on the command line
+// lands in shell history.
 func (o *options) token(e *env) (string, error) {
-	if o.tokenFile != "" {
-		b, err := os.ReadFile(o.tokenFile)
-		if err != nil {
-			return "", usagef("--token-file: %v", errors.Unwrap(err))
-		}
-		line, _, _ := strings.Cut(string(b), "\n")
-		if t := strings.TrimSpace(line); t != "" {
-			return t, nil
-		}
-		return "", usagef("--token-file %s is empty", o.tokenFile)
+	if o.tokenFile != "" && o.tokenFileFrom == "--token-file" {
+		return readToken(o.tokenFile, o.tokenFileFrom)
 	}
 	if t := strings.TrimSpace(e.getenv("YM_API_KEY")); t != "" {
 		return t, nil
 	}
-	return "", usagef("no token: set YM_API_KEY or use --token-file (or try --fake)")
+	if o.tokenFile != "" {
+		return readToken(o.tokenFile, "the token file of "+o.tokenFileFrom)
+	}
+	return "", usagef("no token: set YM_API_KEY or use --token-file (or a profile's tokenFile: see ymchat profiles; or try --fake)")
+}
+
+// readToken reads the first line of a token file that only its owner can read.
+func readToken(path, from string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", usagef("%s: %v", from, errors.Unwrap(err))
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return "", usagef("%s: %v", from, err)
+	}
+	if err := checkTokenFile(path, from, info); err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return "", usagef("%s: %v", from, err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	if t := strings.TrimSpace(line); t != "" {
+		return t, nil
+	}
+	return "", usagef("%s %s is empty", from, path)
 }
 
 // context applies --timeout.
@@ -159,10 +186,10 @@ func (o *options) context(ctx context.Context) (context.Context, context.CancelF
 
 // redisSource names where the Redis URL came from, for error messages.
 func (o *options) redisSource() string {
-	if o.redisFromEnv {
-		return "YM_REDIS_URL"
+	if o.redisFrom == "" {
+		return "--redis"
 	}
-	return "--redis"
+	return o.redisFrom
 }
 
 // parseRedis checks --redis (or YM_REDIS_URL) before anything runs.
