@@ -96,7 +96,7 @@ type setting struct{ value, from string }
 
 // settings are the values the shared flags resolve to.
 type settings struct {
-	profile                              string
+	profile                             string
 	business, baseURL, tokenFile, redis setting
 }
 
