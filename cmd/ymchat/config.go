@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ymchat/ymchat/chatclient"
 )
 
 // config is the JSON config file, os.UserConfigDir()/ymchat/config.json.
@@ -189,6 +191,8 @@ func (o *options) helpSources(cmd *cobra.Command, e *env) {
 		f.DefValue = ""
 		f.Usage = base
 		switch {
+		case st.from == "" && flag == "base-url":
+			f.Usage += " (default " + chatclient.DefaultBaseURL + ")"
 		case st.from == "":
 		case show:
 			f.Usage += fmt.Sprintf(" (now %s, from %s)", st.value, st.from)

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -49,9 +50,10 @@ func TestProfilesAndPrecedence(t *testing.T) {
 	// Help tells where each value comes from, once.
 	res = runCLI(t, vars, false, "chats", "--help")
 	require.Equal(t, 0, res.code)
-	assert.Contains(t, res.stdout, "(now 200, from YM_BUSINESS_ID)")
-	assert.Contains(t, res.stdout, `(now `+srv.URL+`, from profile "shop")`)
-	assert.NotContains(t, res.stdout, "(default 100)")
+	help := strings.Join(strings.Fields(res.stdout), " ") // unwrapped
+	assert.Contains(t, help, "(now 200, from YM_BUSINESS_ID)")
+	assert.Contains(t, help, `API base URL [$YM_BASE_URL, profile] (now `+srv.URL+`, from profile "shop")`)
+	assert.NotContains(t, help, "(default 100)")
 
 	// An unknown profile is a usage error naming where it came from.
 	res = runCLI(t, vars, false, "chats", "--profile", "nope")

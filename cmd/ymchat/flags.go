@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"errors"
 	"slices"
 	"strconv"
@@ -207,7 +209,7 @@ func completeList[T ~string](values func() []T) cobra.CompletionFunc {
 // The shared flags' help, before helpSources notes where each value comes from.
 const (
 	usageBusiness  = "business (cabinet) id [$YM_BUSINESS_ID, profile]"
-	usageBaseURL   = "API base URL [$YM_BASE_URL, profile] (default " + chatclient.DefaultBaseURL + ")"
+	usageBaseURL   = "API base URL [$YM_BASE_URL, profile]"
 	usageTokenFile = "read the API-Key token from this file (mode 0600) [profile]; $YM_API_KEY comes before a profile's file"
 	usageRedis     = "share the Market's limits with other processes through this Redis (redis://host:port/db) [$YM_REDIS_URL, profile]"
 )
@@ -223,7 +225,7 @@ func sessionFlags(root *cobra.Command, e *env) *options {
 	var business, tokenFile, baseURL, redisURL string
 	pf.Var(stringValue{&business, "ID"}, "business", usageBusiness)
 	pf.Var(stringValue{&tokenFile, "FILE"}, "token-file", usageTokenFile)
-	pf.Var(stringValue{&baseURL, "URL"}, "base-url", usageBaseURL)
+	pf.Var(stringValue{&baseURL, "URL"}, "base-url", usageBaseURL+" (default "+chatclient.DefaultBaseURL+")")
 	pf.Var(stringValue{&o.profileFlag, "NAME"}, "profile", "use this profile of the config file (ymchat profiles lists them) [$YM_PROFILE]")
 	pf.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up on the whole command after this long (0: never)")
 	pf.DurationVar(&o.maxWait, "max-wait", chatclient.DefaultMaxWait, "longest wait for a spent quota to reset before giving up")
@@ -281,6 +283,11 @@ func hideSessionFlags(root *cobra.Command, o *options, e *env) {
 		} else {
 			o.helpSources(c, e)
 		}
+		// Render, then wrap to the terminal: cobra's templates do not wrap.
+		var buf bytes.Buffer
+		root.SetOut(&buf)
 		help(c, args)
+		root.SetOut(e.stdout)
+		_, _ = io.WriteString(e.stdout, wrapHelp(buf.String(), helpWidth(e)))
 	})
 }

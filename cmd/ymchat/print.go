@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -630,4 +631,78 @@ func printTriggered(w io.Writer, event string, res chattest.TriggerResult, asJSO
 	}
 	_, err := fmt.Fprintln(w, line)
 	return err
+}
+
+// helpWidth is the width help is wrapped at: the terminal's, or 80 when it is not
+// known (a pipe, a file), so that help reads the same in a pager.
+func helpWidth(e *env) int {
+	if e.width != nil {
+		if w := e.width(); w > 0 {
+			return max(w, 40)
+		}
+	}
+	return 80
+}
+
+// tableCell finds the column a help line's text starts at after a name, such as
+// "  --limit int    stop after..." or "  chats     List chats": the text after the
+// first run of two or more spaces past the line's indent.
+var tableCell = regexp.MustCompile(`^(\s*\S+(?: \S+)*\s{2,})\S`)
+
+// wrapHelp wraps every line of help text longer than width at word boundaries. A
+// continuation lines up under the line's text: under a flag's or a command's
+// description, else under the line's indent. A word longer than the room left is
+// cut, so that no line is ever longer than width.
+func wrapHelp(text string, width int) string {
+	var b strings.Builder
+	for line := range strings.Lines(text) {
+		line = strings.TrimRight(line, "\n")
+		if utf8.RuneCountInString(line) <= width {
+			b.WriteString(line + "\n")
+			continue
+		}
+		prefix := line[:len(line)-len(strings.TrimLeft(line, " "))]
+		if m := tableCell.FindStringSubmatch(line); m != nil && utf8.RuneCountInString(m[1]) <= width/2 {
+			prefix = m[1]
+		}
+		hang := utf8.RuneCountInString(prefix)
+		if width-hang < 10 {
+			hang = 0
+		}
+		cur, curLen, empty := prefix, hang, true
+		if hang == 0 {
+			curLen = utf8.RuneCountInString(prefix)
+		}
+		next := func() {
+			b.WriteString(strings.TrimRight(cur, " ") + "\n")
+			cur, curLen, empty = strings.Repeat(" ", hang), hang, true
+		}
+		for _, word := range strings.Fields(line[len(prefix):]) {
+			r := []rune(word)
+			sep := 1
+			if empty {
+				sep = 0
+			}
+			if curLen+sep+len(r) > width && !empty {
+				next()
+				sep = 0
+			}
+			for len(r) > width-curLen-sep { // a word wider than the room: cut it
+				n := max(width-curLen-sep, 1)
+				cur += strings.Repeat(" ", sep) + string(r[:n])
+				next()
+				r, sep = r[n:], 0
+			}
+			cur += strings.Repeat(" ", sep) + string(r)
+			curLen += sep + len(r)
+			empty = false
+		}
+		if !empty {
+			b.WriteString(strings.TrimRight(cur, " ") + "\n")
+		}
+	}
+	if !strings.HasSuffix(text, "\n") {
+		return strings.TrimSuffix(b.String(), "\n")
+	}
+	return b.String()
 }

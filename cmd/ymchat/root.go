@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -63,7 +64,32 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,
 		newVersionCommand(e),
 	)
 	addCompletionCommand(root)
+	refuseUnknownCommands(root)
 	return root
+}
+
+// refuseUnknownCommands makes a word that is no command of a group (ymchat chat hist)
+// a usage error with cobra's suggestions, rather than the group's help and exit 0: a
+// script with a typo must not look as if it worked.
+func refuseUnknownCommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		refuseUnknownCommands(sub)
+	}
+	if !c.HasSubCommands() || c.Run != nil || c.RunE != nil {
+		return
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.SuggestionsMinimumDistance = 2
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return usageError{msg + " (see " + cmd.CommandPath() + " --help)"}
+	}
 }
 
 // run executes the command line and returns the exit code.
