@@ -41,7 +41,7 @@ width (long customer names and contexts are cut with "…"), and a count line;
 
 --sort updated lists the chats updated longest ago first (who has waited
 longest), --sort -updated the newest first; sorting needs every chat, so the
-output comes at the end.
+output comes at the end, and --limit N then prints the first N of them.
 
 --limit N stops after N chats and prints the command that resumes the listing
 (the same filters and a --page-token).`,
@@ -119,8 +119,8 @@ func listChats(cmd *cobra.Command, e *env, o *options, f *chatsFlags) error {
 	default:
 		return usagef("invalid --sort %q: must be updated (oldest first) or -updated (newest first)", f.sort)
 	}
-	if f.sort != "" && (f.limit > 0 || f.pageToken != "") {
-		return usagef("--sort needs every chat: it cannot be combined with --limit or --page-token")
+	if f.sort != "" && f.pageToken != "" {
+		return usagef("--sort needs every chat: it cannot be combined with --page-token")
 	}
 	prog := &progress{w: e.stderr, on: e.isTerminal(e.stderr)}
 	defer prog.clear()
@@ -141,6 +141,10 @@ func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *pro
 	}
 	table := newChatTable(out, e.now(), width)
 	stream := f.sort == ""
+	top := 0 // sorted, --limit keeps the first N of every chat
+	if !stream {
+		top, f.limit = f.limit, 0
+	}
 	filter := f.filter()
 	token, pages := f.pageToken, 0
 	take := func(page *chatclient.ChatPage) error {
@@ -189,6 +193,9 @@ func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *pro
 	}
 	prog.clear()
 	sortChats(chats, f.sort)
+	if top > 0 && len(chats) > top {
+		chats = chats[:top]
+	}
 
 	switch {
 	case f.json:

@@ -81,7 +81,7 @@ func TestSortByUpdate(t *testing.T) {
 		for line := range strings.Lines(res.stdout) {
 			var c chatJSON
 			require.NoError(t, json.Unmarshal([]byte(line), &c))
-			ts = append(ts, c.UpdatedAt)
+			ts = append(ts, time.Time(c.UpdatedAt))
 		}
 		require.Len(t, ts, 130)
 		return ts
@@ -96,10 +96,19 @@ func TestSortByUpdate(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
 	assert.True(t, strings.HasPrefix(lines[1], "5000078 "), "the longest waiting first: %s", lines[1])
 	assert.Equal(t, "40 chats", lines[len(lines)-1])
-	for _, args := range [][]string{{"--sort", "age"}, {"--sort", "updated", "--limit", "3"}} {
+	for _, args := range [][]string{{"--sort", "age"}, {"--sort", "updated", "--page-token", "x"}} {
 		res := runCLI(t, vars, false, append([]string{"chats", "--base-url", srv.URL}, args...)...)
 		assert.Equal(t, 2, res.code, args)
 	}
+
+	// --sort with --limit: the top N of every chat, and nothing to resume.
+	top := runCLI(t, vars, true, "chats", "--base-url", srv.URL, "--sort", "updated", "--status", "WAITING_FOR_PARTNER", "--limit", "5")
+	require.Equal(t, 0, top.code, top.stderr)
+	topLines := strings.Split(strings.TrimSpace(top.stdout), "\n")
+	assert.Equal(t, lines[:6], topLines[:6], "the same first rows as the whole sorted listing")
+	assert.Equal(t, "5 chats", topLines[len(topLines)-1])
+	assert.Contains(t, top.stderr, "pages 2, chats 40", "read every chat, with the progress line")
+	assert.NotContains(t, top.stderr, "--page-token")
 }
 
 func TestOutputFormatsAgree(t *testing.T) {

@@ -31,12 +31,12 @@ JSON line on stdout, for a pipe or a log. Nothing else goes to stdout; logs go
 to stderr. A line (here wrapped) looks like
 
   {"type":"CHAT_MESSAGE_SENT","businessId":100,"chatId":5000003,
-   "messageId":"1000321","time":"2026-11-22T12:00:00+03:00"}
+   "messageId":"1000321","time":"2026-11-22T09:00:00Z"}
 
 type is CHAT_CREATED, CHAT_MESSAGE_SENT, CHAT_ARBITRAGE_STARTED or
 CHAT_ARBITRAGE_FINISHED; messageId (CHAT_MESSAGE_SENT only) is the string the
 Market sent, ready for "ymchat chat message CHAT_ID MESSAGE_ID"; time is when it
-happened. PING checks are answered and not printed; repeats are printed once.
+happened, in RFC 3339 UTC like every time in ymchat's JSON. PING checks are answered and not printed; repeats are printed once.
 
 Serving it to the Market:
 
@@ -122,7 +122,7 @@ func listen(ctx context.Context, e *env, f *listenFlags) error {
 
 	lines := newJSONLines(e.stdout)
 	print := func(l notificationLine) error { return lines.write(l) }
-	ts := func(t time.Time) string { return t.Format(time.RFC3339Nano) }
+	ts := formatJSONTime
 	opts := []notify.Option{
 		notify.OnChatCreated(func(_ context.Context, n notify.ChatCreated) error {
 			return print(notificationLine{notify.TypeChatCreated, n.BusinessID, n.ChatID, "", ts(n.CreatedAt)})

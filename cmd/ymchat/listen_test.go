@@ -80,9 +80,9 @@ func TestListenPrintsNotificationsAsJSONLines(t *testing.T) {
 	assert.Equal(t, 400, post(t, url, map[string]any{"notificationType": "CHAT_CREATED"}))
 
 	assert.Equal(t, 0, stop(), "a cancelled context (a signal) exits 0")
-	assert.Equal(t, `{"type":"CHAT_CREATED","businessId":100,"chatId":5000200,"time":"2026-11-22T12:00:00+03:00"}
-{"type":"CHAT_MESSAGE_SENT","businessId":100,"chatId":5000003,"messageId":"1000321","time":"2026-11-22T12:01:00+03:00"}
-{"type":"CHAT_ARBITRAGE_STARTED","businessId":100,"chatId":5000004,"time":"2026-11-22T12:00:00+03:00"}
+	assert.Equal(t, `{"type":"CHAT_CREATED","businessId":100,"chatId":5000200,"time":"2026-11-22T09:00:00Z"}
+{"type":"CHAT_MESSAGE_SENT","businessId":100,"chatId":5000003,"messageId":"1000321","time":"2026-11-22T09:01:00Z"}
+{"type":"CHAT_ARBITRAGE_STARTED","businessId":100,"chatId":5000004,"time":"2026-11-22T09:00:00Z"}
 `, stdout.String(), "one line per chat notification, nothing else")
 	assert.Contains(t, stderr.String(), "accepting notifications from any address")
 	assert.Contains(t, stderr.String(), "shutting down")

@@ -85,16 +85,39 @@ type chatJSON struct {
 	CampaignID int64     `json:"campaignId,omitempty"`
 	Customer   string    `json:"customer,omitempty"`
 	CustomerID string    `json:"customerPublicId,omitempty"`
-	CreatedAt  time.Time `json:"createdAt"`
-	UpdatedAt  time.Time `json:"updatedAt"`
+	CreatedAt  jsonTime  `json:"createdAt"`
+	UpdatedAt  jsonTime  `json:"updatedAt"`
 }
+
+// jsonTime is a time as every JSON ymchat prints has it: RFC 3339 in UTC, to the
+// second ("2026-11-22T09:00:00Z"), whatever zone the Market or the fake wrote it
+// in, so that a script compares them as strings.
+type jsonTime time.Time
+
+// MarshalJSON implements json.Marshaler.
+func (t jsonTime) MarshalJSON() ([]byte, error) {
+	return json.Marshal(formatJSONTime(time.Time(t)))
+}
+
+// UnmarshalJSON implements json.Unmarshaler, for tests and programs that read it back.
+func (t *jsonTime) UnmarshalJSON(b []byte) error {
+	var tt time.Time
+	if err := json.Unmarshal(b, &tt); err != nil {
+		return err
+	}
+	*t = jsonTime(tt)
+	return nil
+}
+
+// formatJSONTime formats t as jsonTime does.
+func formatJSONTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func toJSON(c chatclient.Chat) chatJSON {
 	return chatJSON{
 		ID: c.ID, Type: string(c.Type), Status: string(c.Status), Context: string(c.Context.Type),
 		OrderID: c.Context.OrderID, ReturnID: c.Context.ReturnID, CampaignID: c.Context.CampaignID,
 		Customer: c.Context.Customer.Name, CustomerID: c.Context.Customer.PublicID,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		CreatedAt: jsonTime(c.CreatedAt), UpdatedAt: jsonTime(c.UpdatedAt),
 	}
 }
 
@@ -309,14 +332,14 @@ func shellQuote(s string) string {
 // id in ymchat's JSON).
 type messageJSON struct {
 	ID          int64                   `json:"messageId"`
-	CreatedAt   time.Time               `json:"createdAt"`
+	CreatedAt   jsonTime                `json:"createdAt"`
 	Sender      chatclient.Sender       `json:"sender"`
 	Text        string                  `json:"text,omitempty"`
 	Attachments []chatclient.Attachment `json:"attachments,omitempty"`
 }
 
 func toMessageJSON(m chatclient.Message) messageJSON {
-	return messageJSON{ID: m.ID, CreatedAt: m.CreatedAt, Sender: m.Sender, Text: m.Text, Attachments: m.Attachments}
+	return messageJSON{ID: m.ID, CreatedAt: jsonTime(m.CreatedAt), Sender: m.Sender, Text: m.Text, Attachments: m.Attachments}
 }
 
 func messagesJSON(msgs []chatclient.Message) []messageJSON {
@@ -556,7 +579,7 @@ func explain(err error) (string, failure) {
 	case errors.As(err, &rle):
 		quota := ""
 		if rle.Limit >= 0 {
-			quota = fmt.Sprintf(" (quota %d/h)", rle.Limit)
+			quota = fmt.Sprintf(" (quota %d per %s)", rle.Limit, quotaWindow(rle))
 		}
 		return fmt.Sprintf("rate limited until %s%s; retry later or raise --max-wait",
 			rle.Until.In(msk).Format("2006-01-02 15:04:05 MST"), quota), failedRateLimited
@@ -575,6 +598,40 @@ func explain(err error) (string, failure) {
 		return err.Error() + " (see --help)", failedUsage
 	}
 	return err.Error(), failedAPI
+}
+
+// windowInMessage finds the window in the Market's "Hit rate limit of N requests
+// per hour" (the fake writes a duration: "per 15s").
+var windowInMessage = regexp.MustCompile(`requests per (\S+?)[ ;,.]|requests per (\S+)$`)
+
+// quotaWindow says the window of a spent quota in its own unit: "hour", "15s". The
+// error carries no window, so it is read from the Market's message when there is
+// one; the Market's documented quotas are hourly, the default.
+func quotaWindow(rle *chatclient.RateLimitError) string {
+	if rle.Err == nil {
+		return "hour"
+	}
+	for _, d := range rle.Err.Errors {
+		m := windowInMessage.FindStringSubmatch(d.Message)
+		if m == nil {
+			continue
+		}
+		w := m[1] + m[2]
+		dur, err := time.ParseDuration(w)
+		if err != nil {
+			return w // "hour", "minute": the Market's words
+		}
+		switch dur {
+		case time.Hour:
+			return "hour"
+		case time.Minute:
+			return "minute"
+		case time.Second:
+			return "second"
+		}
+		return strings.TrimSuffix(strings.TrimSuffix(dur.String(), "0s"), "0m") // 1h30m0s → 1h30m
+	}
+	return "hour"
 }
 
 // flagName maps "filter.statuses[1]" to "--status" and so on.

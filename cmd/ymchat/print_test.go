@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ymchat/ymchat/chatclient"
 	"github.com/ymchat/ymchat/chatclient/chattest"
 )
 
@@ -112,4 +113,22 @@ func TestQuotaWaitShownOnTheProgressLine(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Contains(t, res.stderr, "quota for getChats spent: waiting until")
 	assert.Len(t, strings.Split(strings.TrimSpace(res.stdout), "\n"), 130)
+}
+
+func TestRateLimitSaysTheQuotaInItsWindow(t *testing.T) {
+	until := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		msg, want string
+	}{
+		{"Hit rate limit of 1 requests per 15s for getChats; resets at ...", "(quota 1 per 15s)"},
+		{"Hit rate limit of 1 requests per hour", "(quota 1 per hour)"},
+		{"Hit rate limit of 1 requests per 1m0s", "(quota 1 per minute)"},
+		{"", "(quota 1 per hour)"},
+	} {
+		err := &chatclient.RateLimitError{Operation: chatclient.OpGetChats, Limit: 1, Until: until,
+			Err: &chatclient.APIError{Errors: []chatclient.ErrorDetail{{Code: "LIMIT_EXCEEDED", Message: tc.msg}}}}
+		msg, failed := explain(err)
+		assert.Equal(t, failedRateLimited, failed)
+		assert.Contains(t, msg, tc.want, tc.msg)
+	}
 }

@@ -59,7 +59,7 @@ func TestUsageErrorsAndExitCodes(t *testing.T) {
 		{"unknown order", vars, append([]string{"chat", "new", "--order", "1"}, url...), 1, "order 1 not found"},
 		{"network", vars, []string{"chat", "get", "1", "--base-url", "http://127.0.0.1:1", "--timeout", "2s"}, 1, "connection refused"},
 		{"token file works", map[string]string{"YM_BUSINESS_ID": "100"}, append([]string{"chat", "get", "5000003", "--token-file", tokenFile}, url...), 0, ""},
-		{"rate limited", vars, append([]string{"chat", "get", "5000003", "--max-wait", "0"}, url...), 3, "rate limited until 2026-11-22 13:00:00 MSK (quota 2/h); retry later or raise --max-wait"},
+		{"rate limited", vars, append([]string{"chat", "get", "5000003", "--max-wait", "0"}, url...), 3, "rate limited until 2026-11-22 13:00:00 MSK (quota 2 per hour); retry later or raise --max-wait"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
