@@ -76,17 +76,17 @@ func (j *jsonLines) write(v any) error {
 // after what they identify: chatId, messageId, orderId, returnId, campaignId,
 // businessId (never a bare "id").
 type chatJSON struct {
-	ID         int64     `json:"chatId"`
-	Type       string    `json:"type"`
-	Status     string    `json:"status"`
-	Context    string    `json:"contextType"`
-	OrderID    int64     `json:"orderId,omitempty"`
-	ReturnID   int64     `json:"returnId,omitempty"`
-	CampaignID int64     `json:"campaignId,omitempty"`
-	Customer   string    `json:"customer,omitempty"`
-	CustomerID string    `json:"customerPublicId,omitempty"`
-	CreatedAt  jsonTime  `json:"createdAt"`
-	UpdatedAt  jsonTime  `json:"updatedAt"`
+	ID         int64    `json:"chatId"`
+	Type       string   `json:"type"`
+	Status     string   `json:"status"`
+	Context    string   `json:"contextType"`
+	OrderID    int64    `json:"orderId,omitempty"`
+	ReturnID   int64    `json:"returnId,omitempty"`
+	CampaignID int64    `json:"campaignId,omitempty"`
+	Customer   string   `json:"customer,omitempty"`
+	CustomerID string   `json:"customerPublicId,omitempty"`
+	CreatedAt  jsonTime `json:"createdAt"`
+	UpdatedAt  jsonTime `json:"updatedAt"`
 }
 
 // jsonTime is a time as every JSON ymchat prints has it: RFC 3339 in UTC, to the
