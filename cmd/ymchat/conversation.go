@@ -41,8 +41,10 @@ who wrote it, the text, and the attachments (name, size, URL) on the lines after
 			if limit < 0 {
 				return usagef("invalid --limit %d: must not be negative", limit)
 			}
-			return o.withClient(cmd, e, nil, func(ctx context.Context, s *session) error {
-				return history(ctx, e, s, chatID, from, limit, json, jsonl)
+			prog := &progress{w: e.stderr, on: e.isTerminal(e.stderr)}
+			defer prog.clear()
+			return o.withClient(cmd, e, prog.waitHook, func(ctx context.Context, s *session) error {
+				return history(ctx, e, s, prog, chatID, from, limit, json, jsonl)
 			})
 		},
 	}
@@ -56,12 +58,13 @@ who wrote it, the text, and the attachments (name, size, URL) on the lines after
 }
 
 // history prints a chat's messages as pages arrive, up to limit (0: all).
-func history(ctx context.Context, e *env, s *session, chatID, from int64, limit int, asJSON, asJSONL bool) error {
+func history(ctx context.Context, e *env, s *session, prog *progress, chatID, from int64, limit int, asJSON, asJSONL bool) error {
 	var msgs []chatclient.Message
 	enc := json.NewEncoder(e.stdout)
 	text := &transcript{w: e.stdout}
 	done := func() bool { return limit > 0 && len(msgs) >= limit }
 	for page, err := range s.client.MessagePages(ctx, s.business, chatID, from, chatclient.PageRequest{}) {
+		prog.clear() // a quota wait's line, before the messages land under it
 		if err != nil {
 			return err
 		}
@@ -108,8 +111,11 @@ func newMessageCommand(e *env, o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return o.withClient(cmd, e, nil, func(ctx context.Context, s *session) error {
+			prog := &progress{w: e.stderr, on: e.isTerminal(e.stderr)}
+			defer prog.clear()
+			return o.withClient(cmd, e, prog.waitHook, func(ctx context.Context, s *session) error {
 				m, err := s.client.GetMessage(ctx, s.business, chatID, msgID)
+				prog.clear()
 				if err != nil {
 					return err
 				}
@@ -157,6 +163,9 @@ and nothing is sent again.`,
 			name := "--message"
 			if !cmd.Flags().Changed("message") || text == "-" {
 				name = "--message (from stdin)"
+				if e.isTerminal(e.stderr) {
+					fmt.Fprintln(e.stderr, "Reading the message from stdin: type it, then press Ctrl-D on a line of its own (Ctrl-C cancels).")
+				}
 				b, err := io.ReadAll(io.LimitReader(e.stdin, maxStdinText))
 				if err != nil {
 					return usagef("%s: reading stdin: %v", name, err)

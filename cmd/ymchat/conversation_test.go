@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -211,4 +212,22 @@ func TestConversationAgainstFakeFlag(t *testing.T) {
 	res = runCLI(t, nil, false, "chat", "message", "5000003", "1", "--fake")
 	assert.Equal(t, 1, res.code)
 	assert.Contains(t, res.stderr, "404")
+}
+
+func TestWaitsAndPromptsSayWhatTheyWaitFor(t *testing.T) {
+	srv, vars := fake(t)
+	res := runIn(t, t.Context(), "Hello from the terminal\n", vars, true, "chat", "send", "5000003", "--base-url", srv.URL)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "Reading the message from stdin: type it, then press Ctrl-D")
+
+	// A spent quota: history says on the terminal what it waits for.
+	srv.Script("getChatHistory", chattest.SpentQuota(1, fixedNow.Add(time.Second)))
+	res = runCLI(t, vars, true, "chat", "history", "5000003", "--base-url", srv.URL)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "quota for getChatHistory spent: waiting until")
+
+	// Not a terminal: nothing on stderr.
+	res = runIn(t, t.Context(), "Hello from a pipe\n", vars, false, "chat", "send", "5000003", "--base-url", srv.URL)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.NotContains(t, res.stderr, "Reading the message")
 }
