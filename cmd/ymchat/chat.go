@@ -29,10 +29,11 @@ func newChatCommand(e *env, o *options) *cobra.Command {
 func newGetCommand(e *env, o *options) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:     "get CHAT_ID",
-		Short:   "Show one chat",
-		Example: "  ymchat chat get 5000003",
-		Args:    cobra.ExactArgs(1),
+		Use:               "get CHAT_ID",
+		Short:             "Show one chat",
+		Example:           "  ymchat chat get 5000003",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeChatID(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseID("CHAT_ID", args[0])
 			if err != nil {

@@ -196,6 +196,7 @@ func listPages(ctx context.Context, e *env, s *session, f *chatsFlags, prog *pro
 	if top > 0 && len(chats) > top {
 		chats = chats[:top]
 	}
+	rememberChats(e, chats)
 
 	switch {
 	case f.json:

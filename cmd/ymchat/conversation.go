@@ -32,7 +32,8 @@ who wrote it, the text, and the attachments (name, size, URL) on the lines after
 --json prints one JSON document, --jsonl one message per line as pages arrive.`,
 		Example: `  ymchat chat history 5000003
   ymchat chat history 5000008 --from 1000100 --limit 20 --jsonl`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeChatID(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			chatID, err := parseID("CHAT_ID", args[0])
 			if err != nil {
@@ -98,10 +99,11 @@ func history(ctx context.Context, e *env, s *session, prog *progress, chatID, fr
 func newMessageCommand(e *env, o *options) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:     "message CHAT_ID MESSAGE_ID",
-		Short:   "Show one message of a chat",
-		Example: "  ymchat chat message 5000003 1000002",
-		Args:    cobra.ExactArgs(2),
+		Use:               "message CHAT_ID MESSAGE_ID",
+		Short:             "Show one message of a chat",
+		Example:           "  ymchat chat message 5000003 1000002",
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: completeChatID(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			chatID, err := parseID("CHAT_ID", args[0])
 			if err != nil {
@@ -154,7 +156,8 @@ Found there, it was sent; otherwise ymchat says what the history told and exits 
 and nothing is sent again.`,
 		Example: `  ymchat chat send 5000003 --message "Hello! Your order ships today."
   echo "Thank you" | ymchat chat send 5000003`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeChatID(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			chatID, err := parseID("CHAT_ID", args[0])
 			if err != nil {
