@@ -22,6 +22,7 @@ func newChatCommand(e *env, o *options) *cobra.Command {
 		newMessageCommand(e, o),
 		newSendCommand(e, o),
 		newSendFileCommand(e, o),
+		newDownloadCommand(e, o),
 	)
 	return cmd
 }
