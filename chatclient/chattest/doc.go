@@ -60,6 +60,10 @@
 //   - chat 5000006, Russian, finished, 1000018-1000020;
 //   - chat 5000008, a long history of 300 messages generated at load (customer and
 //     partner taking turns, in four languages), ids 1000021-1000320, for paging.
+//   - chats 5000078, 5000036, 5000109, 5000041 and 5000108, the five that have waited
+//     longest for the partner (WAITING_FOR_PARTNER, oldest updatedAt), short
+//     conversations that end with the customer's unanswered message, ids
+//     990001-990015 (below the others, so that new messages still start at 1000321).
 //
 // Fixture files have made-up content of their declared size. A fixture gives a
 // chat's messages with [Conversation].

@@ -87,8 +87,9 @@ func runDemo(ctx context.Context, e *env) error {
 	waitingTable(indent(w), waiting[:min(5, len(waiting))], e.now())
 	say("")
 
-	// The longest-waiting chats of the fixture were opened but hold no messages yet:
-	// read them in order until one has a conversation.
+	// The chat opened is the table's first row. A chat can be opened and hold no
+	// message yet (on a real account too): then the next one is read, and the
+	// skip is said.
 	say("2. Reading the conversation of the chat waiting longest")
 	var (
 		chat    chatclient.Chat

@@ -15,21 +15,23 @@ func TestDemoRunsWithNoAccount(t *testing.T) {
 	res := runCLI(t, nil, false, "demo")
 	require.Equal(t, 0, res.code, "%s\n%s", res.stderr, res.stdout)
 	out := res.stdout
+	assert.NotContains(t, out, "hold no messages yet", "the chat opened is the table's first row")
 	for _, want := range []string{
 		"1. Chats waiting for your answer (business 100)",
 		"40 chats, 20 per page over 2 pages",
 		"2. Reading the conversation of the chat waiting longest",
-		"chat 5000003, order 10043001, Tatiana B.: 4 messages; the last 3:",
-		"CUSTOMER  #1000004",
+		"   5000078  order 10043045  Ivan P. ",
+		"chat 5000078, order 10043045, Ivan P.: 4 messages; the last 3:",
+		"CUSTOMER  #990004",
 		"3. Answering it with SendMessage",
-		"chat 5000003: WAITING_FOR_PARTNER → WAITING_FOR_CUSTOMER\n",
+		"chat 5000078: WAITING_FOR_PARTNER → WAITING_FOR_CUSTOMER\n",
 		"4. Starting a chat about order 10043070",
 		"came back: the same one.",
 		"5. A customer writes; the Market notifies; the client answers",
 		"the fake Market registered it (the handler answered its PING 200).",
-		`CHAT_MESSAGE_SENT arrived: chat 5000003, messageId "`,
+		`CHAT_MESSAGE_SENT arrived: chat 5000078, messageId "`,
 		"fetched it: CUSTOMER wrote",
-		"chat 5000003: WAITING_FOR_PARTNER → WAITING_FOR_CUSTOMER again.",
+		"chat 5000078: WAITING_FOR_PARTNER → WAITING_FOR_CUSTOMER again.",
 		"6. The Market fails once (HTTP 503)",
 		"1 retry, answered (status WAITING_FOR_CUSTOMER). The caller saw no error.",
 		"7. The hourly quota of getChat is spent (1000 calls)",
