@@ -65,6 +65,13 @@ func TestProfilesAndPrecedence(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Regexp(t, `\* shop +100 +http://127`, res.stdout)
 	assert.Regexp(t, `  other +200 `, res.stdout)
+
+	// A wrong profile name does not stop the listing that tells the right ones.
+	vars["YM_PROFILE"] = "nope"
+	res = runCLI(t, vars, false, "profiles")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stderr, `no profile "nope" (from YM_PROFILE)`)
+	assert.Regexp(t, `  shop +100 `, res.stdout)
 }
 
 func TestTokenFileReadableByOthersIsRefused(t *testing.T) {

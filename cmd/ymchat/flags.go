@@ -233,7 +233,7 @@ func sessionFlags(root *cobra.Command, e *env) *options {
 	pf.Var(stringValue{&redisURL, "URL"}, "redis", usageRedis)
 	pf.BoolVar(&o.fake, "fake", false, "run against the built-in fake Market (no account needed; business 100 by default)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
-		if sessionlessCommand(cmd) {
+		if sessionlessCommand(cmd) || cmd.Annotations[lenientKey] != "" {
 			return nil
 		}
 		s, err := o.resolve(cmd, e)
@@ -247,6 +247,10 @@ func sessionFlags(root *cobra.Command, e *env) *options {
 	hideSessionFlags(root, o, e)
 	return o
 }
+
+// lenientKey is the annotation of a command that resolves the shared settings
+// itself, when it needs them, and goes on when they do not resolve.
+const lenientKey = "ymchat:lenient"
 
 // sessionlessKey is the annotation of a command that needs no session.
 const sessionlessKey = "ymchat:sessionless"

@@ -11,8 +11,11 @@ import (
 
 func newProfilesCommand(e *env, o *options) *cobra.Command {
 	return &cobra.Command{
-		Use:   "profiles",
-		Short: "List the profiles of the config file, and which one is in use",
+		// The listing is how one finds a profile's name: a wrong --profile or
+		// YM_PROFILE must not stop it, so the root does not resolve the settings first.
+		Annotations: map[string]string{lenientKey: "true"},
+		Use:         "profiles",
+		Short:       "List the profiles of the config file, and which one is in use",
 		Long: `List the named profiles of the config file (os.UserConfigDir()/ymchat/config.json:
 ~/.config/ymchat/config.json on Linux, ~/Library/Application Support/ymchat/
 config.json on macOS) and mark the one in use: --profile NAME, else YM_PROFILE,
@@ -43,7 +46,8 @@ such a key, and a config file with a "token" in it.`,
 			}
 			s, err := o.resolve(cmd, e)
 			if err != nil {
-				return err
+				msg, _ := explain(err)
+				fmt.Fprintln(e.stderr, "ymchat: "+msg)
 			}
 			return printProfiles(e, path, cfg, s.profile)
 		},
