@@ -87,6 +87,7 @@
 // Market would; POST /_fake/receivers registers a receiver. [Server.WithControl]
 // serves the API and the controls on one handler, as `ymchat fake` does, so that
 // `ymchat trigger` can drive a fake running in another process.
+// [Server.State] and [WithState] carry what the fake holds across a restart.
 //
 // [Server.Script] and [WithFaultRate] make it misbehave — error statuses, HTML 502s,
 // bodies that are not JSON, delays, dropped connections, truncated bodies — and

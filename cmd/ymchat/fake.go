@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 
 type fakeFlags struct {
 	addr, fixture, token string
+	state                string
 	parallel             int
 	quotas, notify       []string
 	verbose              bool
@@ -41,7 +43,10 @@ hourly quotas) unless told otherwise: --parallel-limit 0 turns the first off,
 --quota OP=LIMIT/WINDOW sets one operation's quota (repeatable; OP=0 turns it
 off), e.g. --quota getChats=100/1s.
 
-It keeps its state (chats, messages, files) for as long as it runs. It prints
+It keeps its state (chats, messages, files) for as long as it runs; with
+--state FILE it starts from FILE when there is one (else from the fixture) and
+writes its state back to FILE when it stops (SIGINT or SIGTERM; not on a kill
+-9), so that a restart goes on where it was. It prints
 the lines that point a shell at it (export YM_BASE_URL=... and the rest): paste
 them, and every command talks to the fake.
 
@@ -65,6 +70,7 @@ machine only.`,
 	fl.Var(stringValue{&f.token, "TOKEN"}, "token", "the token the fake accepts (default: chattest's)")
 	fl.IntVar(&f.parallel, "parallel-limit", chattest.DefaultParallelLimit, "requests of a business in flight before a 420 (0: no limit)")
 	fl.Var(listValue{&f.quotas, "OP=LIMIT/WINDOW"}, "quota", "an operation's quota, e.g. getChats=100/1s (repeatable)")
+	fl.Var(stringValue{&f.state, "FILE"}, "state", "start from this file when it exists, and save the state to it on exit")
 	fl.Var(listValue{&f.notify, "URL"}, "notify", "send notifications to this receiver, e.g. ymchat listen's URL (repeatable)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log each request served to stderr")
 	return cmd
@@ -97,6 +103,16 @@ func serveFake(ctx context.Context, e *env, f *fakeFlags) (err error) {
 			return usagef("--fixture: %v", err)
 		}
 		opts = []chattest.Option{chattest.WithFixture(data)}
+	}
+	restored := false
+	if f.state != "" {
+		data, err := os.ReadFile(f.state)
+		switch {
+		case err == nil:
+			opts, restored = []chattest.Option{chattest.WithState(data)}, true
+		case !errors.Is(err, fs.ErrNotExist):
+			return usagef("--state: %v", err)
+		}
 	}
 	if f.token != "" {
 		opts = append(opts, chattest.WithToken(f.token))
@@ -138,6 +154,9 @@ func serveFake(ctx context.Context, e *env, f *fakeFlags) (err error) {
 	url := "http://" + ln.Addr().String()
 	w := e.stderr
 	fmt.Fprintf(w, "ymchat fake: the fake Market serves %s\n", url)
+	if restored {
+		fmt.Fprintf(w, "(its state restored from %s)\n", f.state)
+	}
 	fmt.Fprintln(w, "Point a shell at it (paste these lines):")
 	fmt.Fprintf(w, "  export YM_BASE_URL=%s\n", url)
 	fmt.Fprintf(w, "  export YM_API_KEY=%s\n", srv.Token)
@@ -156,6 +175,12 @@ func serveFake(ctx context.Context, e *env, f *fakeFlags) (err error) {
 	defer cancel()
 	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	if f.state != "" {
+		if err := saveState(srv, f.state); err != nil {
+			return fmt.Errorf("--state: %w", err)
+		}
+		fmt.Fprintf(w, "ymchat fake: state saved to %s\n", f.state)
 	}
 	fmt.Fprintln(w, "ymchat fake: stopped")
 	return nil
@@ -218,4 +243,18 @@ func (s *statusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// saveState writes the fake's state to path, whole or not at all (a temporary file
+// renamed over it), readable by its owner only: it may hold what customers sent.
+func saveState(srv *chattest.Server, path string) error {
+	data, err := srv.State()
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

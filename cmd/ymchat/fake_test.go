@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -78,4 +79,42 @@ func TestFakeUsageErrors(t *testing.T) {
 		assert.Equal(t, 2, res.code, tc.args)
 		assert.Contains(t, res.stderr, tc.msg)
 	}
+}
+
+func TestFakeStateSurvivesARestart(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "fake.json")
+	serve := func() (string, func() string) {
+		ctx, cancel := context.WithCancel(t.Context())
+		var stderr syncBuf
+		done := make(chan int, 1)
+		go func() {
+			done <- run(ctx, []string{"fake", "--addr", "127.0.0.1:0", "--state", state},
+				&env{stdin: strings.NewReader(""), stdout: &stderr, stderr: &stderr, getenv: func(string) string { return "" },
+					now: time.Now, isTerminal: func(any) bool { return false }})
+		}()
+		urlRE := regexp.MustCompile(`export YM_BASE_URL=(\S+)\n`)
+		var url string
+		require.Eventually(t, func() bool {
+			m := urlRE.FindStringSubmatch(stderr.String())
+			if m != nil {
+				url = m[1]
+			}
+			return m != nil
+		}, 30*time.Second, 10*time.Millisecond, "no URL printed: %s", stderr.String())
+		return url, func() string { cancel(); require.Equal(t, 0, <-done, stderr.String()); return stderr.String() }
+	}
+	vars := map[string]string{"YM_API_KEY": "chattest-token", "YM_BUSINESS_ID": "100"}
+
+	url, stop := serve()
+	vars["YM_BASE_URL"] = url
+	res := runCLI(t, vars, false, "trigger", "customer-writes", "5000003", "-m", "Запомни меня")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, stop(), "state saved to "+state)
+
+	url, stop = serve()
+	vars["YM_BASE_URL"] = url
+	res = runCLI(t, vars, false, "chat", "history", "5000003", "--jsonl")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stdout, "Запомни меня", "the message written before the restart")
+	assert.Contains(t, stop(), "(its state restored from "+state+")")
 }
