@@ -152,7 +152,12 @@ func TestFailedDeliveriesAreRetried(t *testing.T) {
 	srv := newConversationServer(t, chattest.WithReceiver(rcv.URL), chattest.WithDeliverySchedule(chattest.CompressedSchedule(time.Millisecond)))
 	_, err := srv.CustomerWrites(100, photoChat, "Алло?")
 	require.NoError(t, err)
-	waitFor(t, "the delivery", func() bool { return handled.Load() == 1 })
+	// The receiver handles the notification before the fake records the answer: wait
+	// for the record too.
+	waitFor(t, "the delivery", func() bool {
+		ds := srv.Deliveries()
+		return handled.Load() == 1 && len(ds) > 0 && ds[len(ds)-1].Status == 200
+	})
 
 	var statuses, attempts []int
 	for _, d := range srv.Deliveries() {
