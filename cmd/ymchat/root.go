@@ -33,7 +33,8 @@ func newRoot(ctx context.Context, e *env) *cobra.Command {
 Partner API, within the Market's request limits.
 
 Try it with no account: ymchat demo. Any command runs against the built-in fake
-Market with --fake.
+Market with --fake; ymchat fake serves one that ymchat trigger drives from
+another shell.
 
 The token comes from --token-file, YM_API_KEY or a profile's token file; the
 business from --business, YM_BUSINESS_ID or a profile (ymchat profiles).
