@@ -25,8 +25,9 @@ func newHistoryCommand(e *env, o *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "history CHAT_ID",
 		Short: "Print a chat's messages, oldest first, all pages",
-		Long: `Print every message of a chat, oldest first, fetching all pages: the time (MSK),
-who wrote it, the text, and the attachments (name, size, URL) on the lines after.
+		Long: `Print every message of a chat, oldest first, fetching all pages: the time
+(MSK), who wrote it, the text, and the attachments (name, size, URL) on the
+lines after.
 
 --from MESSAGE_ID starts at that message; --limit N stops after N messages.
 --json prints one JSON document, --jsonl one message per line as pages arrive.`,
@@ -151,9 +152,9 @@ seller. With --message - or no --message the text is read from stdin (one final
 newline is dropped).
 
 A message is sent at most once: when a send fails after it may have reached the
-Market, ymchat waits --landing-window for it to land, then reads the chat's history.
-Found there, it was sent; otherwise ymchat says what the history told and exits 1,
-and nothing is sent again.`,
+Market, ymchat waits --landing-window for it to land, then reads the chat's
+history. Found there, it was sent; otherwise ymchat says what the history told
+and exits 1, and nothing is sent again.`,
 		Example: `  ymchat chat send 5000003 --message "Hello! Your order ships today."
   echo "Thank you" | ymchat chat send 5000003`,
 		Args:              cobra.ExactArgs(1),
@@ -204,8 +205,8 @@ func newSendFileCommand(e *env, o *options) *cobra.Command {
 		Use:   "send-file CHAT_ID PATH",
 		Short: "Send a file (at most 5 MiB) to a chat as the seller",
 		Long: `Send a file to a chat as the seller. The customer sees the file's base name.
-The file must exist, be a regular file, and hold 1 byte to 5 MiB; nothing is sent
-otherwise. Like send, a file is sent at most once.`,
+The file must exist, be a regular file, and hold 1 byte to 5 MiB; nothing is
+sent otherwise. Like send, a file is sent at most once.`,
 		Example: "  ymchat chat send-file 5000003 ./invoice.pdf",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {

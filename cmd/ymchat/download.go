@@ -28,9 +28,9 @@ func newDownloadCommand(e *env, o *options) *cobra.Command {
 		Long: `Save every attachment of a message in DIR (default: the current directory) and
 print the path of each file saved, one a line.
 
-A file's name comes from the customer's message, so it is made safe first: only
-its base name is kept (../../.ssh/id_rsa is saved as id_rsa, inside DIR), control
-characters and leading dots are dropped, and an existing file is never
+A file's name comes from the customer's message, so it is made safe first:
+only its base name is kept (../../.ssh/id_rsa is saved as id_rsa, inside DIR),
+control characters and leading dots are dropped, and an existing file is never
 overwritten: the name gets a suffix (photo-1.jpg). A body longer than the size
 the message declares, or more than 3 redirects, is refused, and what was written
 of it is removed.

@@ -36,7 +36,8 @@ to stderr. A line (here wrapped) looks like
 type is CHAT_CREATED, CHAT_MESSAGE_SENT, CHAT_ARBITRAGE_STARTED or
 CHAT_ARBITRAGE_FINISHED; messageId (CHAT_MESSAGE_SENT only) is the string the
 Market sent, ready for "ymchat chat message CHAT_ID MESSAGE_ID"; time is when it
-happened, in RFC 3339 UTC like every time in ymchat's JSON. PING checks are answered and not printed; repeats are printed once.
+happened, in RFC 3339 UTC like every time in ymchat's JSON. PING checks are
+answered and not printed; repeats are printed once.
 
 Serving it to the Market:
 

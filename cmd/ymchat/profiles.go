@@ -16,9 +16,9 @@ func newProfilesCommand(e *env, o *options) *cobra.Command {
 		Annotations: map[string]string{lenientKey: "true"},
 		Use:         "profiles",
 		Short:       "List the profiles of the config file, and which one is in use",
-		Long: `List the named profiles of the config file (os.UserConfigDir()/ymchat/config.json:
-~/.config/ymchat/config.json on Linux, ~/Library/Application Support/ymchat/
-config.json on macOS) and mark the one in use: --profile NAME, else YM_PROFILE,
+		Long: `List the named profiles of the config file, ymchat/config.json under the
+user's config directory (~/.config on Linux, ~/Library/Application Support on
+macOS, %AppData% on Windows), and mark the one in use: --profile NAME, else YM_PROFILE,
 else the file's "default". A profile holds a business id, a base URL, the path
 of a token file (relative to the config file's directory) and a Redis URL:
 

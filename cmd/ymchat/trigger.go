@@ -33,7 +33,7 @@ against the fake, never against the Market.
 
 Events:
   customer-writes CHAT_ID -m TEXT  the customer writes (CHAT_MESSAGE_SENT)
-  sticker CHAT_ID                  the customer sends a sticker (CHAT_MESSAGE_SENT)
+  sticker CHAT_ID                  a customer's sticker (CHAT_MESSAGE_SENT)
   chat-created [-m TEXT]           a customer starts a chat (CHAT_CREATED)
   arbitrage-started CHAT_ID        the customer opens a dispute
                                    (CHAT_ARBITRAGE_STARTED)
