@@ -18,9 +18,10 @@ func newProfilesCommand(e *env, o *options) *cobra.Command {
 		Short:       "List the profiles of the config file, and which one is in use",
 		Long: `List the named profiles of the config file, ymchat/config.json under the
 user's config directory (~/.config on Linux, ~/Library/Application Support on
-macOS, %AppData% on Windows), and mark the one in use: --profile NAME, else YM_PROFILE,
-else the file's "default". A profile holds a business id, a base URL, the path
-of a token file (relative to the config file's directory) and a Redis URL:
+macOS, %AppData% on Windows), and mark the one in use: --profile NAME, else
+YM_PROFILE, else the file's "default". A profile holds a business id, a base
+URL, the path of a token file (relative to the config file's directory) and a
+Redis URL:
 
 ` + configExample + `
 
