@@ -40,8 +40,11 @@ func newGetCommand(e *env, o *options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return o.withClient(cmd, e, nil, func(ctx context.Context, s *session) error {
+			prog := &progress{w: e.stderr, on: e.isTerminal(e.stderr)}
+			defer prog.clear()
+			return o.withClient(cmd, e, prog.waitHook, func(ctx context.Context, s *session) error {
 				c, err := s.client.GetChat(ctx, s.business, id)
+				prog.clear()
 				if err != nil {
 					return err
 				}
@@ -77,8 +80,11 @@ If a chat about it exists already, the Market returns that one.`,
 			case cmd.Flags().Changed("return"):
 				about = chatclient.Return(ret)
 			}
-			return o.withClient(cmd, e, nil, func(ctx context.Context, s *session) error {
+			prog := &progress{w: e.stderr, on: e.isTerminal(e.stderr)}
+			defer prog.clear()
+			return o.withClient(cmd, e, prog.waitHook, func(ctx context.Context, s *session) error {
 				id, err := s.client.CreateChat(ctx, s.business, about)
+				prog.clear()
 				if err != nil {
 					return err
 				}
