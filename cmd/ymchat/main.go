@@ -12,12 +12,17 @@
 //	ymchat chat message CHAT_ID MESSAGE_ID [--json]
 //	ymchat chat send CHAT_ID [--message TEXT]    (text from stdin without --message)
 //	ymchat chat send-file CHAT_ID PATH
+//	ymchat chat download CHAT_ID MESSAGE_ID [--out DIR] [--allow-credentials-host HOST]
 //	ymchat version                     (or --version)
 //	ymchat listen --addr HOST:PORT [--allow-ip CIDR|market ...] [--trusted-proxy CIDR ...]
-//	ymchat fake [--addr HOST:PORT] [--fixture FILE] [--token T] [--quota OP=LIMIT/WINDOW ...]
+//	ymchat fake [--addr HOST:PORT] [--notify URL ...] [--state FILE] [-v] [--quota OP=LIMIT/WINDOW ...]
+//	ymchat trigger EVENT [CHAT_ID] [-m TEXT] [--status STATUS]   (drives a running fake)
+//	ymchat profiles                    (the config file's profiles)
 //
-// The token comes from YM_API_KEY (or --token-file), the business from --business or
-// YM_BUSINESS_ID. --fake runs any command against the fake Market instead.
+// Each shared setting comes from its flag, else the environment (YM_API_KEY,
+// YM_BUSINESS_ID, YM_BASE_URL, YM_REDIS_URL), else the profile (--profile or
+// YM_PROFILE; config.go), else the default. --fake runs any command against the
+// fake Market instead.
 //
 // Exit codes: 0 success; 1 an API or network error; 2 a usage error; 3 rate limited;
 // 130 interrupted (Ctrl-C or SIGTERM; listen exits 0 after a graceful shutdown).
