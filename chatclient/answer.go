@@ -2,7 +2,6 @@ package chatclient
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"unicode"
 
 	"github.com/ymchat/ymchat/api"
 )
@@ -103,31 +101,6 @@ func (c *Client) apiError(op Operation, status int, rl RateLimit, body []byte) *
 	return e
 }
 
-// excerptLen bounds the body excerpts errors carry.
-const excerptLen = 200
-
-// excerpt returns the start of body, at most excerptLen bytes, as readable text: valid
-// UTF-8, runs of white space and control characters folded to one space.
-func excerpt(body []byte) string {
-	if len(body) > excerptLen {
-		body = body[:excerptLen]
-	}
-	var b strings.Builder
-	space := false
-	for _, r := range strings.ToValidUTF8(string(body), "\uFFFD") {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			space = true
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		space = false
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // redact takes the token out of text that came from elsewhere (a body the server sent,
 // which may echo the request's headers).
 func (c *Client) redact(s string) string {
@@ -154,27 +127,20 @@ type envelope[T any] struct {
 	Errors []api.APIError     `json:"errors"`
 }
 
-// get runs a call whose request a generated builder made (err is the builder's error)
-// and returns the result of its answer. named reports whether the result names what it
-// describes (a chat id, a message id): a result that does not is ErrNoResult.
-func get[T any](ctx context.Context, c *Client, op Operation, business int64, req *http.Request, err error, named func(*T) bool) (*T, error) {
-	if err != nil {
-		return nil, err
-	}
-	a, err := c.do(ctx, &call{op: op, business: business, req: req})
-	if err != nil {
-		return nil, err
-	}
+// result decodes a 2xx answer's envelope, gives its buffer back and returns the
+// result. named reports whether the result names what it describes (a chat id, a
+// message id): a result that does not is ErrNoResult.
+func result[T any](c *Client, op Operation, a *answer, named func(*T) bool) (*T, error) {
 	defer putBody(a.buf)
 	var env envelope[T]
 	if err := json.Unmarshal(a.buf.Bytes(), &env); err != nil {
-		return nil, c.responseError(op, &a, err)
+		return nil, c.responseError(op, a, err)
 	}
-	if err := c.envelopeError(op, &a, env.Status, env.Errors); err != nil {
+	if err := c.envelopeError(op, a, env.Status, env.Errors); err != nil {
 		return nil, err
 	}
 	if env.Result == nil || (named != nil && !named(env.Result)) {
-		return nil, c.responseError(op, &a, ErrNoResult)
+		return nil, c.responseError(op, a, ErrNoResult)
 	}
 	return env.Result, nil
 }

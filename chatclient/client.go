@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"time"
 )
 
@@ -32,29 +31,9 @@ const (
 
 // userAgent names the client and its version, from the build info.
 var (
-	userAgent      = "ymchat/" + moduleVersion() + " (+https://github.com/ymchat/ymchat)"
+	userAgent      = "ymchat/" + Version() + " (+https://github.com/ymchat/ymchat)"
 	userAgentValue = []string{userAgent}
 )
-
-// moduleVersion is the version of this module in the running program's build.
-func moduleVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	if bi.Main.Path == "github.com/ymchat/ymchat" {
-		if v := bi.Main.Version; v != "" && v != "(devel)" {
-			return v
-		}
-		return "devel"
-	}
-	for _, d := range bi.Deps {
-		if d.Path == "github.com/ymchat/ymchat" {
-			return d.Version
-		}
-	}
-	return "devel"
-}
 
 // Client calls the chat methods of the Market's Partner API. It is safe for concurrent
 // use, and its limits (requests in flight, quota pacing) are shared by every goroutine
@@ -73,8 +52,7 @@ type Client struct {
 	downloadHosts []string
 	sends         *sendLog
 	maxBody       int
-	leases        Leases
-	quotas        Quotas
+	limits        Limits
 	market        *marketClock
 	logger        *slog.Logger
 	hook          func(RetryInfo)
@@ -93,8 +71,7 @@ type settings struct {
 	landing       time.Duration
 	downloadHosts []string
 	maxInFlight   int
-	leases        Leases
-	quotas        Quotas
+	limits        Limits
 	logger        *slog.Logger
 	hook          func(RetryInfo)
 	clock         Clock
@@ -175,26 +152,15 @@ func WithMaxInFlight(n int) Option {
 	}
 }
 
-// WithLeases shares the in-flight limit through l, e.g. with other processes on the
-// same token (package redislimit). It replaces [WithMaxInFlight].
-func WithLeases(l Leases) Option {
+// WithLimits keeps the Market's limits (the in-flight slots of each business and the
+// quota windows) in l, e.g. shared with other processes on the same token (package
+// redislimit). It replaces [WithMaxInFlight]. Default: [NewLocalLimits].
+func WithLimits(l Limits) Option {
 	return func(s *settings) error {
 		if l == nil {
-			return &ValidationError{Field: "leases", Rule: "must not be nil", Value: l}
+			return &ValidationError{Field: "limits", Rule: "must not be nil", Value: l}
 		}
-		s.leases = l
-		return nil
-	}
-}
-
-// WithQuotas keeps the quota windows in q, e.g. shared with other processes on the
-// same token (package redislimit). Default: [NewLocalQuotas].
-func WithQuotas(q Quotas) Option {
-	return func(s *settings) error {
-		if q == nil {
-			return &ValidationError{Field: "quotas", Rule: "must not be nil", Value: q}
-		}
-		s.quotas = q
+		s.limits = l
 		return nil
 	}
 }
@@ -256,11 +222,8 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if s.leases == nil {
-		s.leases = NewLocalLeases(s.maxInFlight)
-	}
-	if s.quotas == nil {
-		s.quotas = NewLocalQuotas()
+	if s.limits == nil {
+		s.limits = NewLocalLimits(s.maxInFlight)
 	}
 	server := base.String()
 	if server[len(server)-1] != '/' {
@@ -278,8 +241,7 @@ func New(auth Auth, opts ...Option) (*Client, error) {
 		downloadHosts: s.downloadHosts,
 		sends:         newSendLog(),
 		maxBody:       MaxResponseBytes,
-		leases:        s.leases,
-		quotas:        s.quotas,
+		limits:        s.limits,
 		logger:        logger,
 		hook:          s.hook,
 		clock:         s.clock,
@@ -313,10 +275,10 @@ func (c *Client) GoString() string { return c.String() }
 // Quota returns the last known state of the hourly quota of op for businessID: its
 // limit, what remains and when it resets (Until on the Market's clock, ResetAt on the
 // local one). ok is false when nothing is known, or the window it was known for is
-// over. With shared quotas ([WithQuotas]) it is what the whole fleet knows.
+// over. With shared limits ([WithLimits]) it is what the whole fleet knows.
 func (c *Client) Quota(ctx context.Context, businessID int64, op Operation) (rl RateLimit, ok bool) {
 	now := c.clock.Now()
-	rl, ok = c.quotas.Snapshot(ctx, QuotaKey{BusinessID: businessID, Operation: op}, c.market.at(now))
+	rl, ok = c.limits.Snapshot(ctx, QuotaKey{BusinessID: businessID, Operation: op}, c.market.at(now))
 	if ok && !rl.Until.IsZero() {
 		rl.ResetAt = now.Add(rl.Until.Sub(c.market.at(now)))
 	}
@@ -327,3 +289,8 @@ func (c *Client) Quota(ctx context.Context, businessID int64, op Operation) (rl 
 // (to the second, never ahead of the Market's clock); before any answer, the local
 // time. Quota windows are kept on this clock.
 func (c *Client) MarketTime() time.Time { return c.market.at(c.clock.Now()) }
+
+// DefaultLandingWindow is how long, unless [WithLandingWindow] says otherwise, a send
+// whose attempt failed may still land: a gateway that answered 504 while the Market
+// worked on, a request the Market was still handling when the connection dropped.
+const DefaultLandingWindow = 10 * time.Second

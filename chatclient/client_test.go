@@ -446,8 +446,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 func TestOptionErrors(t *testing.T) {
 	bad := []Option{
 		WithRetryPolicy(RetryPolicy{MaxAttempts: -1}),
-		WithLeases(nil),
-		WithQuotas(nil),
+		WithLimits(nil),
 		WithDownloadCredentials("host/path"),
 		WithRetryPolicy(RetryPolicy{MaxAttempts: 2, Backoff: Backoff{Initial: time.Second, Max: time.Millisecond, Multiplier: 2}, ParallelBackoff: DefaultRetryPolicy().ParallelBackoff}),
 		WithRetryPolicy(RetryPolicy{MaxAttempts: 2, Backoff: DefaultRetryPolicy().Backoff, ParallelBackoff: Backoff{Initial: 1, Max: 2, Multiplier: 0.5}}),
@@ -549,5 +548,5 @@ func TestUserAgentNamesYmchat(t *testing.T) {
 	require.NoError(t, err)
 	ua := srv.requests()[0].header.Get("User-Agent")
 	assert.True(t, strings.HasPrefix(ua, "ymchat/"), ua)
-	assert.Contains(t, ua, moduleVersion())
+	assert.Contains(t, ua, Version())
 }

@@ -150,11 +150,12 @@
 //
 // # Limits shared by a fleet
 //
-// The in-flight limit and the quota windows sit behind two small interfaces, [Leases]
-// and [Quotas]. The defaults live in the process ([NewLocalLeases], [NewLocalQuotas])
-// and free a business's state when it is idle; package redislimit shares them between
-// processes through Redis ([WithLeases], [WithQuotas]). [Client.Quota] reads the last
-// known quota of an operation at any time.
+// The in-flight slots and the quota windows sit behind one small interface, [Limits]:
+// Admit takes a slot and a place in the quota (both or neither) and returns a [Ticket]
+// that names them; Done gives back exactly that, with the answer's quota report. The
+// default lives in the process ([NewLocalLimits]) and frees a business's state when it
+// is idle; package redislimit shares the limits between processes through Redis
+// ([WithLimits]). [Client.Quota] reads the last known quota of an operation at any time.
 //
 // # Observability
 //

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Sentinel errors for the common outcomes. Every error the client returns for an HTTP
@@ -57,6 +58,18 @@ type ErrorDetail struct {
 	Message string
 }
 
+// writeDetails appends ": CODE: message; CODE: message" for each detail.
+func writeDetails(b *strings.Builder, details []ErrorDetail) {
+	for i, d := range details {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(d.String())
+	}
+}
+
 // String formats the detail as "CODE: message".
 func (d ErrorDetail) String() string {
 	if d.Message == "" {
@@ -90,14 +103,7 @@ func (e *APIError) Error() string {
 	} else if e.StatusCode == 420 {
 		b.WriteString(" Method Failure")
 	}
-	for i, d := range e.Errors {
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
-		}
-		b.WriteString(d.String())
-	}
+	writeDetails(&b, e.Errors)
 	if len(e.Errors) == 0 && e.Body != "" {
 		fmt.Fprintf(&b, ": unexpected body %q", e.Body)
 	}
@@ -238,14 +244,7 @@ type ResponseError struct {
 func (e *ResponseError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "chatclient: %s: HTTP %d: unusable response: %v", e.Operation, e.StatusCode, e.Err)
-	for i, d := range e.Errors {
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
-		}
-		b.WriteString(d.String())
-	}
+	writeDetails(&b, e.Errors)
 	fmt.Fprintf(&b, "; body starts %q", e.Body)
 	return b.String()
 }
@@ -406,3 +405,28 @@ type redirectError struct{ err error }
 func (e *redirectError) Error() string { return "redirect refused: " + e.err.Error() }
 
 func (e *redirectError) Unwrap() error { return e.err }
+
+// excerptLen bounds the body excerpts errors carry.
+const excerptLen = 200
+
+// excerpt returns the start of body, at most excerptLen bytes, as readable text: valid
+// UTF-8, runs of white space and control characters folded to one space.
+func excerpt(body []byte) string {
+	if len(body) > excerptLen {
+		body = body[:excerptLen]
+	}
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToValidUTF8(string(body), "\uFFFD") {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}

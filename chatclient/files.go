@@ -13,7 +13,6 @@ import (
 	"path"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/ymchat/ymchat/api"
 )
@@ -79,20 +78,6 @@ func (c *Client) SendFile(ctx context.Context, businessID, chatID int64, name st
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(body.reader()), nil }
 	cl := &call{op: OpSendFileToChat, business: businessID, req: req, once: true, source: body.failed}
 	return c.sendOnce(ctx, cl, chatID, sent{file: name, size: size})
-}
-
-func validateFileName(name string) error {
-	switch {
-	case strings.TrimSpace(name) == "":
-		return &ValidationError{Field: "file name", Rule: "must not be empty", Value: quoted(name)}
-	case !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }):
-		return &ValidationError{Field: "file name", Rule: "must be printable UTF-8", Value: quoted(name)}
-	case strings.ContainsAny(name, `/\`):
-		return &ValidationError{Field: "file name", Rule: "must be a name, not a path (use filepath.Base)", Value: quoted(name)}
-	case len(name) > 255:
-		return &ValidationError{Field: "file name", Rule: "must be at most 255 bytes", Value: fmt.Sprintf("%d bytes", len(name))}
-	}
-	return nil
 }
 
 // fileSource returns r as something every attempt can read from the start, and its

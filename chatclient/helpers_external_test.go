@@ -32,7 +32,7 @@ func clientFor(t *testing.T, srv *chattest.Server, opts ...chatclient.Option) *c
 func fixtureChats(t *testing.T, business int64) []api.Chat {
 	t.Helper()
 	var f chattest.Fixture
-	require.NoError(t, json.Unmarshal(chattest.DefaultFixture, &f))
+	require.NoError(t, json.Unmarshal(chattest.DefaultFixture(), &f))
 	for _, b := range f.Businesses {
 		if b.BusinessID == business {
 			return b.Chats

@@ -6,14 +6,28 @@ import (
 	"time"
 )
 
-// Leases hands out the in-flight slots of each business: the Market serves at most 4
-// requests of a business at once. The client takes a lease before every request and
-// gives it back when the answer is in. [NewLocalLeases] is the in-process default;
-// package redislimit shares leases between processes.
-type Leases interface {
-	// Acquire waits until a slot of businessID is free and takes it, or returns ctx's
-	// error. release gives the slot back; the client calls it exactly once.
-	Acquire(ctx context.Context, businessID int64) (release func(), err error)
+// Limits is the one seam between a client and a store of the Market's limits: the
+// in-flight slots of each business (the Market serves at most 4 requests of a
+// business at once) and the window of each operation's quota. [NewLocalLimits] is the
+// in-process default; package redislimit shares the limits between processes through
+// Redis. Like aws-sdk-go-v2's retry token, what Admit takes comes back as a value that
+// names it, and Done gives back exactly that. All times are on the Market's clock (see
+// [Client.MarketTime]).
+type Limits interface {
+	// Admit takes an in-flight slot of key's business and a place in key's quota at
+	// now: both, or neither. held, when not nil, is a slot kept through a backoff (see
+	// Done): Admit takes only the place for it, and gives it back if the quota has no
+	// room. Admit waits, within ctx, while every slot is taken. When the quota has no
+	// room it takes nothing and says when to ask again.
+	Admit(ctx context.Context, key QuotaKey, held *Ticket, now time.Time) (Admission, error)
+	// Done gives back what t took, recording what the answer reported of the quota
+	// (report is nil when there was no answer). With keepSlot it keeps the slot (a
+	// request refused for the parallel limit keeps its slot while it backs off) and
+	// returns the ticket to pass to the next Admit as held; otherwise it returns nil.
+	// The client calls it exactly once for each ticket Admit gave.
+	Done(ctx context.Context, t Ticket, report *RateLimit, now time.Time, keepSlot bool) *Ticket
+	// Snapshot returns what is known of key's current window, if anything.
+	Snapshot(ctx context.Context, key QuotaKey, now time.Time) (RateLimit, bool)
 }
 
 // QuotaKey names the hourly quota of one operation of one business.
@@ -24,119 +38,118 @@ type QuotaKey struct {
 	Operation Operation
 }
 
-// Quotas keeps what the Market reported of each quota's window, so that the client
-// paces a spent quota instead of sending requests the Market would refuse.
-// [NewLocalQuotas] is the in-process default; package redislimit shares the windows
-// between processes. All times are on the Market's clock (see [Client.MarketTime]).
-type Quotas interface {
-	// Reserve claims one request of key's quota at now. When the quota has room (or
-	// nothing is known of it) it returns OK; the client then sends the request and calls
-	// Release once its answer is in.
-	Reserve(ctx context.Context, key QuotaKey, now time.Time) (Reservation, error)
-	// Release gives back a reservation and records what the answer reported of the
-	// quota; report is nil when there was no answer.
-	Release(ctx context.Context, key QuotaKey, report *RateLimit, now time.Time)
-	// Snapshot returns what is known of key's current window, if anything.
-	Snapshot(ctx context.Context, key QuotaKey, now time.Time) (RateLimit, bool)
+// Ticket names what [Limits.Admit] took, so that the store gives back exactly that:
+// the in-flight slot and the place in the quota, by ids the store chose (a local
+// store needs none).
+type Ticket struct {
+	// Key is the quota the place belongs to; its business owns the slot.
+	Key QuotaKey
+	// Slot names the in-flight slot.
+	Slot string
+	// Place names the place in the quota; empty in a ticket Done returned for a kept
+	// slot.
+	Place string
 }
 
-// Reservation is the answer of [Quotas.Reserve].
-type Reservation struct {
-	// OK is true when the request may be sent.
+// Admission is the answer of [Limits.Admit].
+type Admission struct {
+	// OK is true when the slot and the place were taken: Ticket names them.
 	OK bool
+	// Ticket names what was taken.
+	Ticket Ticket
 	// Limit is the quota, -1 when unknown.
 	Limit int64
 	// Until, when not OK, is when the spent quota resets. Zero when the quota has room
-	// that requests in flight hold: the client waits for Released, then asks again.
+	// that requests in flight hold: the client waits for Wake, then asks again.
 	Until time.Time
-	// Released, when not OK and Until is zero, is closed when a reservation is given
-	// back. Nil means ask again after a short pause.
-	//
-	// With Until set, a store shared by several processes may also give a Released:
-	// closed when it is worth asking again before Until. The client's estimate of the
-	// Market's clock may lag by up to about a second (the Date header has whole
-	// seconds), while another process may already have seen the reset and recorded the
-	// new window. The client then asks again, and otherwise waits until Until.
-	Released <-chan struct{}
+	// Wake, when not OK, is closed when it is worth asking again: a place was given
+	// back, or (a store shared by several processes) another process saw the reset
+	// before Until on this client's estimate of the Market's clock, which may lag by
+	// up to a second. Nil means ask again at Until, or after a short pause when Until
+	// is zero.
+	Wake <-chan struct{}
 }
 
-// Admitter is an optional interface of a store that keeps both the leases and the
-// quotas, such as package redislimit's Limiter given to both [WithLeases] and
-// [WithQuotas]. With it the client takes a lease and a place in the quota in one step
-// and gives both back in one: one round trip each way to a shared store instead of
-// two.
-type Admitter interface {
-	// Admit takes one of key.BusinessID's in-flight slots and reserves one request of
-	// key's quota at now (the Market's clock): both, or neither.
-	Admit(ctx context.Context, key QuotaKey, now time.Time) (Admission, error)
+// NewLocalLimits returns limits kept in this process: maxInFlight slots per business
+// (0: no bound) and the quota windows the answers report. The state of a business is
+// freed as soon as none of its slots is taken and its windows are over.
+func NewLocalLimits(maxInFlight int) Limits {
+	return &localLimits{slots: newSlots(maxInFlight), windows: &windows{m: make(map[QuotaKey]*window)}}
 }
 
-// Admission is the answer of [Admitter.Admit].
-type Admission struct {
-	// Reservation says whether the quota had room, as [Quotas.Reserve] does. Without
-	// OK nothing is held.
-	Reservation
-	// Busy reports that every slot of the business was taken: nothing is held. The
-	// client waits for Released (nil: a short pause) and asks again.
-	Busy bool
-	// Done, with OK, gives back the reservation, recording report (nil when there was
-	// no answer), and the slot, unless keepSlot: then it returns the func that gives
-	// the slot back later (a request keeps its slot through a parallel-limit backoff).
-	// The client calls it exactly once.
-	Done func(ctx context.Context, report *RateLimit, now time.Time, keepSlot bool) (releaseSlot func())
+// localLimits composes the two things it keeps, each with its own lock.
+type localLimits struct {
+	slots   *slots
+	windows *windows
 }
 
-// NewLocalLeases returns leases of max slots per business, kept in this process. The
-// state of a business is freed as soon as none of its slots is taken. max 0 means no
-// bound.
-func NewLocalLeases(max int) Leases {
-	if max <= 0 {
-		return unbounded{}
+func (l *localLimits) Admit(ctx context.Context, key QuotaKey, held *Ticket, now time.Time) (Admission, error) {
+	if held == nil {
+		if err := l.slots.acquire(ctx, key.BusinessID); err != nil {
+			return Admission{}, err
+		}
 	}
-	return &localLeases{max: max, taken: make(map[int64]int), waiters: make(map[int64][]chan struct{})}
+	a := l.windows.reserve(key, now)
+	if !a.OK {
+		l.slots.release(key.BusinessID)
+		return a, nil
+	}
+	a.Ticket = Ticket{Key: key, Place: localPlace}
+	return a, nil
 }
 
-type unbounded struct{}
+// localPlace names every place a local store gives: it counts places, and needs no
+// ids; a ticket for a kept slot has none.
+const localPlace = "counted"
 
-// Acquire takes nothing: there is no bound.
-
-func (unbounded) Acquire(ctx context.Context, _ int64) (func(), error) {
-	return func() {}, ctx.Err()
+func (l *localLimits) Done(_ context.Context, t Ticket, report *RateLimit, now time.Time, keepSlot bool) *Ticket {
+	if t.Place != "" {
+		l.windows.release(t.Key, report, now)
+	}
+	if keepSlot {
+		return &Ticket{Key: t.Key, Slot: t.Slot}
+	}
+	l.slots.release(t.Key.BusinessID)
+	return nil
 }
 
-type localLeases struct {
-	max     int
+func (l *localLimits) Snapshot(_ context.Context, key QuotaKey, now time.Time) (RateLimit, bool) {
+	return l.windows.snapshot(key, now)
+}
+
+// slots hands out the in-flight slots of each business, first come first served.
+type slots struct {
+	max     int // 0: no bound
 	mu      sync.Mutex
 	taken   map[int64]int             // slots taken, per business; absent when none
-	waiters map[int64][]chan struct{} // requests waiting for a slot, first come first served
+	waiters map[int64][]chan struct{} // requests waiting for a slot
 }
 
-func (l *localLeases) Acquire(ctx context.Context, business int64) (func(), error) {
-	if _, err := l.acquire(ctx, business); err != nil {
-		return nil, err
-	}
-	return func() { l.release(business) }, nil
+func newSlots(max int) *slots {
+	return &slots{max: max, taken: make(map[int64]int), waiters: make(map[int64][]chan struct{})}
 }
 
-// acquire takes a slot of business, waiting while all are taken (waited says whether
-// it did); release gives it back. The client calls these directly: no closure to
-// allocate per call.
-func (l *localLeases) acquire(ctx context.Context, business int64) (waited bool, err error) {
+// acquire takes a slot of business, waiting while all are taken; release gives it
+// back.
+func (l *slots) acquire(ctx context.Context, business int64) error {
 	if err := ctx.Err(); err != nil {
-		return false, err
+		return err
+	}
+	if l.max <= 0 {
+		return nil
 	}
 	l.mu.Lock()
 	if n := l.taken[business]; n < l.max {
 		l.taken[business] = n + 1
 		l.mu.Unlock()
-		return false, nil
+		return nil
 	}
 	ch := make(chan struct{})
 	l.waiters[business] = append(l.waiters[business], ch)
 	l.mu.Unlock()
 	select {
 	case <-ch:
-		return true, nil
+		return nil
 	case <-ctx.Done():
 		l.mu.Lock()
 		ws := l.waiters[business]
@@ -144,17 +157,17 @@ func (l *localLeases) acquire(ctx context.Context, business int64) (waited bool,
 			if w == ch {
 				l.dropWaiter(business, ws, i)
 				l.mu.Unlock()
-				return true, ctx.Err()
+				return ctx.Err()
 			}
 		}
 		l.mu.Unlock()
 		// Handed a slot as the context ended: pass it on.
 		l.release(business)
-		return true, ctx.Err()
+		return ctx.Err()
 	}
 }
 
-func (l *localLeases) dropWaiter(business int64, ws []chan struct{}, i int) {
+func (l *slots) dropWaiter(business int64, ws []chan struct{}, i int) {
 	ws = append(ws[:i], ws[i+1:]...)
 	if len(ws) == 0 {
 		delete(l.waiters, business)
@@ -163,7 +176,10 @@ func (l *localLeases) dropWaiter(business int64, ws []chan struct{}, i int) {
 	}
 }
 
-func (l *localLeases) release(business int64) {
+func (l *slots) release(business int64) {
+	if l.max <= 0 {
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if ws := l.waiters[business]; len(ws) > 0 {
@@ -179,18 +195,16 @@ func (l *localLeases) release(business int64) {
 }
 
 // held counts the businesses whose state is kept (for tests).
-func (l *localLeases) held() int {
+func (l *slots) held() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.taken) + len(l.waiters)
 }
 
-// NewLocalQuotas returns quota windows kept in this process. A window is kept while it
-// lasts (what the Market reported is true until its reset) and while requests counted
-// in it are in flight, and freed after.
-func NewLocalQuotas() Quotas { return &localQuotas{m: make(map[QuotaKey]*window)} }
-
-type localQuotas struct {
+// windows keeps what the Market reported of each quota's window. A window is kept
+// while it lasts (what the Market reported is true until its reset) and while requests
+// counted in it are in flight, and freed after.
+type windows struct {
 	mu    sync.Mutex
 	m     map[QuotaKey]*window
 	calls int // since the last sweep
@@ -205,7 +219,7 @@ type window struct {
 	released  chan struct{} // closed when a reservation is given back; nil if nobody waits
 }
 
-func (q *localQuotas) Reserve(_ context.Context, k QuotaKey, now time.Time) (Reservation, error) {
+func (q *windows) reserve(k QuotaKey, now time.Time) Admission {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.sweep(now)
@@ -225,15 +239,15 @@ func (q *localQuotas) Reserve(_ context.Context, k QuotaKey, now time.Time) (Res
 			if w.released == nil {
 				w.released = make(chan struct{})
 			}
-			return Reservation{Limit: w.limit, Released: w.released}, nil
+			return Admission{Limit: w.limit, Wake: w.released}
 		}
-		return Reservation{Limit: w.limit, Until: w.until}, nil
+		return Admission{Limit: w.limit, Until: w.until}
 	}
 	w.reserved++
-	return Reservation{OK: true, Limit: w.limit}, nil
+	return Admission{OK: true, Limit: w.limit}
 }
 
-func (q *localQuotas) Release(_ context.Context, k QuotaKey, rl *RateLimit, now time.Time) {
+func (q *windows) release(k QuotaKey, rl *RateLimit, now time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	w := q.m[k]
@@ -265,7 +279,7 @@ func (q *localQuotas) Release(_ context.Context, k QuotaKey, rl *RateLimit, now 
 	}
 }
 
-func (q *localQuotas) Snapshot(_ context.Context, k QuotaKey, now time.Time) (RateLimit, bool) {
+func (q *windows) snapshot(k QuotaKey, now time.Time) (RateLimit, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	w := q.m[k]
@@ -277,7 +291,7 @@ func (q *localQuotas) Snapshot(_ context.Context, k QuotaKey, now time.Time) (Ra
 
 // sweep frees the windows that are over and hold no request, once every len(m) calls:
 // amortized constant time per call.
-func (q *localQuotas) sweep(now time.Time) {
+func (q *windows) sweep(now time.Time) {
 	q.calls++
 	if q.calls < len(q.m) {
 		return
@@ -291,7 +305,7 @@ func (q *localQuotas) sweep(now time.Time) {
 }
 
 // held counts the quota windows kept (for tests).
-func (q *localQuotas) held() int {
+func (q *windows) held() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.m)

@@ -26,8 +26,8 @@ func TestIdleStateIsFreedAcross100000Businesses(t *testing.T) {
 		return &http.Response{StatusCode: 200, Header: h, Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
 	})}
 	c, clock := newTestClient(t, "https://api.example", WithHTTPClient(hc))
-	leases := c.leases.(*localLeases)
-	quotas := c.quotas.(*localQuotas)
+	leases := c.limits.(*localLimits).slots
+	quotas := c.limits.(*localLimits).windows
 	const businesses = 100_000
 	var wg sync.WaitGroup
 	var next atomic.Int64
@@ -65,65 +65,67 @@ func (f *fakeClock) advance(d time.Duration) {
 	f.now = f.now.Add(d)
 }
 
-// countingAdmitter is an Admitter over the local seams that counts its calls.
-type countingAdmitter struct {
-	Leases
-	Quotas
-	mu                         sync.Mutex
-	admits, dones, kept, freed int
-	busyFirst                  bool
+// countingLimits are the local limits, counting the calls of the seam.
+type countingLimits struct {
+	Limits
+	mu                  sync.Mutex
+	admits, dones, kept int
+	heldAdmits          int // admits with a kept slot
 }
 
-func (a *countingAdmitter) Admit(ctx context.Context, key QuotaKey, now time.Time) (Admission, error) {
-	a.mu.Lock()
-	a.admits++
-	busy := a.busyFirst
-	a.busyFirst = false
-	a.mu.Unlock()
-	if busy {
-		return Admission{Busy: true}, nil
+func (l *countingLimits) Admit(ctx context.Context, key QuotaKey, held *Ticket, now time.Time) (Admission, error) {
+	l.mu.Lock()
+	l.admits++
+	if held != nil {
+		l.heldAdmits++
 	}
-	release, err := a.Acquire(ctx, key.BusinessID)
-	if err != nil {
-		return Admission{}, err
-	}
-	r, err := a.Reserve(ctx, key, now)
-	if err != nil || !r.OK {
-		release()
-		return Admission{Reservation: r}, err
-	}
-	return Admission{Reservation: r, Done: func(ctx context.Context, report *RateLimit, now time.Time, keep bool) func() {
-		a.mu.Lock()
-		a.dones++
-		a.mu.Unlock()
-		a.Release(ctx, key, report, now)
-		if keep {
-			a.mu.Lock()
-			a.kept++
-			a.mu.Unlock()
-			return func() { a.mu.Lock(); a.freed++; a.mu.Unlock(); release() }
-		}
-		release()
-		return nil
-	}}, nil
+	l.mu.Unlock()
+	return l.Limits.Admit(ctx, key, held, now)
 }
 
-func TestAnAdmitterAdmitsAndReleasesInOneStepEach(t *testing.T) {
+func (l *countingLimits) Done(ctx context.Context, t Ticket, report *RateLimit, now time.Time, keep bool) *Ticket {
+	l.mu.Lock()
+	l.dones++
+	if keep {
+		l.kept++
+	}
+	l.mu.Unlock()
+	return l.Limits.Done(ctx, t, report, now, keep)
+}
+
+func TestEveryAttemptIsAdmittedAndEndedOnce(t *testing.T) {
 	srv := newScripted(t, errorReply(420, "LIMIT", "Hit rate limit of 4 parallel requests"), chatReply(7), chatReply(7))
-	a := &countingAdmitter{Leases: NewLocalLeases(4), Quotas: NewLocalQuotas(), busyFirst: true}
-	c, clock := newTestClient(t, srv.srv.URL, WithLeases(a), WithQuotas(a))
+	l := &countingLimits{Limits: NewLocalLimits(4)}
+	c, clock := newTestClient(t, srv.srv.URL, WithLimits(l))
 	_, err := c.GetChat(context.Background(), 3, 7)
 	require.NoError(t, err)
-	assert.Equal(t, 2, a.admits, "busy once, then admitted; the retry after the 420 keeps its slot")
-	assert.Equal(t, 1, a.dones, "the first attempt's Done, keeping the slot")
-	assert.Equal(t, 1, a.kept)
-	assert.Equal(t, 1, a.freed, "the kept slot is given back after the retry")
-	assert.Equal(t, []time.Duration{heldPause, ms(100)}, clock.Sleeps(), "a pause while busy, then the parallel-limit backoff")
+	assert.Equal(t, 2, l.admits, "the 420, then the retry")
+	assert.Equal(t, 1, l.heldAdmits, "the retry after the parallel-limit 420 kept its slot")
+	assert.Equal(t, 2, l.dones, "each attempt ended once")
+	assert.Equal(t, 1, l.kept)
+	assert.Equal(t, []time.Duration{ms(100)}, clock.Sleeps(), "the parallel-limit backoff")
 	_, err = c.GetChat(context.Background(), 3, 7)
 	require.NoError(t, err)
-	assert.Equal(t, 3, a.admits)
-	assert.Equal(t, 2, a.dones)
-	assert.Zero(t, a.Leases.(*localLeases).held(), "every slot given back")
+	assert.Equal(t, 3, l.admits)
+	assert.Equal(t, 3, l.dones)
+	assert.Zero(t, l.Limits.(*localLimits).slots.held(), "every slot given back")
+}
+
+func TestAKeptSlotIsGivenBackWhenTheCallEndsInItsBackoff(t *testing.T) {
+	srv := newScripted(t, errorReply(420, "LIMIT", "Hit rate limit of 4 parallel requests"))
+	l := &countingLimits{Limits: NewLocalLimits(4)}
+	c, _ := newTestClient(t, srv.srv.URL, WithLimits(l), WithClock(sleeplessClock{newFakeClock()}))
+	ctx, cancel := context.WithCancel(context.Background())
+	c.hook = func(RetryInfo) { cancel() } // the caller gives up during the backoff
+	_, err := c.GetChat(ctx, 3, 7)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, 1, l.kept)
+	assert.Equal(t, 2, l.dones, "the attempt, then the kept slot")
+	assert.Zero(t, l.Limits.(*localLimits).slots.held(), "no slot is left taken")
+	w := l.Limits.(*localLimits).windows.m[QuotaKey{BusinessID: 3, Operation: OpGetChat}]
+	if w != nil {
+		assert.Zero(t, w.reserved, "and no place in the quota")
+	}
 }
 
 // sleeplessClock never ends a sleep by itself: only the context does.
@@ -134,46 +136,45 @@ func (c sleeplessClock) Sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
-// resetAdmitter answers spent twice, with the same reset and a Released already
-// closed (another process saw the reset), then admits.
-type resetAdmitter struct {
-	countingAdmitter
-	until  time.Time
-	spent  int
-	admits int
-	mu     sync.Mutex
+// resetLimits answer spent twice, with the same reset and a Wake already closed
+// (another process saw the reset), then admit.
+type resetLimits struct {
+	countingLimits
+	until time.Time
+	spent int
 }
 
-func (a *resetAdmitter) Admit(ctx context.Context, key QuotaKey, now time.Time) (Admission, error) {
-	a.mu.Lock()
-	a.admits++
-	spent := a.admits <= a.spent
-	a.mu.Unlock()
+func (l *resetLimits) Admit(ctx context.Context, key QuotaKey, held *Ticket, now time.Time) (Admission, error) {
+	l.mu.Lock()
+	spent := l.admits < l.spent
+	l.mu.Unlock()
 	if spent {
-		released := make(chan struct{})
-		close(released)
-		return Admission{Reservation: Reservation{Limit: 100, Until: a.until, Released: released}}, nil
+		l.mu.Lock()
+		l.admits++
+		l.mu.Unlock()
+		woken := make(chan struct{})
+		close(woken)
+		return Admission{Limit: 100, Until: l.until, Wake: woken}, nil
 	}
-	return a.countingAdmitter.Admit(ctx, key, now)
+	return l.countingLimits.Admit(ctx, key, held, now)
 }
 
-// A shared store that says the reset has been seen (Released, with Until set) ends
-// the client's wait for it early; the hook hears of that window's wait once.
+// A shared store that says the reset has been seen (Wake, with Until set) ends the
+// client's wait for it early; the hook hears of that window's wait once.
 func TestQuotaWaitEndsWhenTheStoreSaysSo(t *testing.T) {
 	srv := newScripted(t, chatReply(7))
 	clock := sleeplessClock{newFakeClock()}
-	a := &resetAdmitter{countingAdmitter: countingAdmitter{Leases: NewLocalLeases(4), Quotas: NewLocalQuotas()},
-		until: clock.Now().Add(5 * time.Second), spent: 2}
+	l := &resetLimits{countingLimits: countingLimits{Limits: NewLocalLimits(4)}, until: clock.Now().Add(5 * time.Second), spent: 2}
 	var waits []RetryInfo
-	c, _ := newTestClient(t, srv.srv.URL, WithLeases(a), WithQuotas(a), WithClock(clock),
+	c, _ := newTestClient(t, srv.srv.URL, WithLimits(l), WithClock(clock),
 		WithRetryHook(func(ri RetryInfo) { waits = append(waits, ri) }))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a sleep that is not cut short fails the test
 	defer cancel()
 	_, err := c.GetChat(ctx, 3, 7)
 	require.NoError(t, err)
-	assert.Equal(t, 3, a.admits, "spent, spent, admitted")
+	assert.Equal(t, 3, l.admits, "spent, spent, admitted")
 	require.Len(t, waits, 1, "one wait announced for the window")
 	assert.Equal(t, WaitQuotaPacing, waits[0].Reason)
 	assert.Equal(t, 5*time.Second, waits[0].Wait)
-	assert.Equal(t, 1, a.dones)
+	assert.Equal(t, 1, l.dones)
 }

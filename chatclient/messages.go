@@ -4,41 +4,10 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ymchat/ymchat/api"
 )
-
-// Limits of the conversation methods, from the Market's documents.
-const (
-	// MaxHistoryPageSize is the most messages one getChatHistory page may hold.
-	MaxHistoryPageSize = 100
-	// MaxMessageLength is the most characters (not bytes) a text message may hold.
-	MaxMessageLength = 4096
-	// MaxFileSize is the largest file sendFileToChat takes, in bytes (5 MiB).
-	MaxFileSize = 5 << 20
-)
-
-// Sender says who wrote a message. Values the Market adds later decode as they are;
-// [Senders] lists the known ones.
-type Sender = api.ChatMessageSender
-
-// The known senders.
-const (
-	// SenderPartner: the seller (you).
-	SenderPartner = api.ChatMessageSenderPartner
-	// SenderCustomer: the customer.
-	SenderCustomer = api.ChatMessageSenderCustomer
-	// SenderMarket: the Market itself (automatic messages).
-	SenderMarket = api.ChatMessageSenderMarket
-	// SenderSupport: the Market's support staff.
-	SenderSupport = api.ChatMessageSenderSupport
-)
-
-// Senders returns the known senders.
-func Senders() []Sender { return []Sender{SenderPartner, SenderCustomer, SenderMarket, SenderSupport} }
 
 // Message is one message of a chat.
 type Message struct {
@@ -190,39 +159,4 @@ func (c *Client) GetMessage(ctx context.Context, businessID, chatID, messageID i
 		return Message{}, err
 	}
 	return messageFromAPI(res), nil
-}
-
-// ValidateText checks a text message as [Client.SendMessage] does, without sending it:
-// 1 to [MaxMessageLength] characters of valid UTF-8, not only white space.
-func ValidateText(text string) error {
-	switch n := utf8.RuneCountInString(text); {
-	case !utf8.ValidString(text):
-		return &ValidationError{Field: "message", Rule: "must be valid UTF-8", Value: fmt.Sprintf("%d bytes", len(text))}
-	case strings.TrimSpace(text) == "":
-		return &ValidationError{Field: "message", Rule: "must not be empty or only white space", Value: quoted(text)}
-	case n > MaxMessageLength:
-		return &ValidationError{Field: "message", Rule: fmt.Sprintf("must be at most %d characters", MaxMessageLength), Value: fmt.Sprintf("%d characters", n)}
-	}
-	return nil
-}
-
-// SendMessage sends text to a chat as the seller, at most once (see the package doc's
-// "Sending at most once"): nil means the Market took it; a [*MaybeDeliveredError] means
-// it may have, and [Client.Delivered] settles it later; any other error means it did
-// not.
-func (c *Client) SendMessage(ctx context.Context, businessID, chatID int64, text string) error {
-	if err := validateID("businessId", businessID); err != nil {
-		return err
-	}
-	if err := validateID("chatId", chatID); err != nil {
-		return err
-	}
-	if err := ValidateText(text); err != nil {
-		return err
-	}
-	req, err := api.NewSendMessageToChatRequest(c.server, businessID, &api.SendMessageToChatParams{ChatID: chatID}, api.SendMessageToChatRequest{Message: text})
-	if err != nil {
-		return err
-	}
-	return c.sendOnce(ctx, &call{op: OpSendMessageToChat, business: businessID, req: req, once: true}, chatID, sent{text: text})
 }

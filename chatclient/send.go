@@ -4,60 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode"
+
+	"github.com/ymchat/ymchat/api"
 )
-
-// DefaultLandingWindow is how long, unless [WithLandingWindow] says otherwise, a send
-// whose attempt failed may still land: a gateway that answered 504 while the Market
-// worked on, a request the Market was still handling when the connection dropped.
-const DefaultLandingWindow = 10 * time.Second
-
-// clockSlack widens the window in which a sent message may show in the history: the
-// Market's clock is known to about a second (its Date header is truncated to the
-// second), and a message's time may be truncated too.
-const clockSlack = 2 * time.Second
 
 // what is what the send puts into the chat, as its history shows it.
 func (e *MaybeDeliveredError) what() sent {
 	return sent{text: e.Text, file: e.FileName, size: e.FileSize}
-}
-
-// sent is what a send puts into a chat: a text, or a file of a name and a size.
-type sent struct {
-	text string
-	file string
-	size int64
-}
-
-// in reports whether m is a message of the seller that carries it. The Market may
-// store a file under a name of its own making (case, spaces), so names are compared
-// folded.
-func (s sent) in(m Message) bool {
-	if m.Sender != SenderPartner {
-		return false
-	}
-	if s.file == "" {
-		return strings.TrimSpace(m.Text) == strings.TrimSpace(s.text)
-	}
-	for _, a := range m.Attachments {
-		if a.Size == s.size && foldName(a.Name) == foldName(s.file) {
-			return true
-		}
-	}
-	return false
-}
-
-// foldName is a file name as compared with the history: lower case, without white
-// space or underscores.
-func foldName(name string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) || r == '_' {
-			return -1
-		}
-		return unicode.ToLower(r)
-	}, name)
 }
 
 // sendOnce sends a call that must not be delivered twice and keeps the send rule (see
@@ -176,4 +130,25 @@ func (c *Client) delivered(ctx context.Context, e *MaybeDeliveredError) (bool, e
 		return false, ErrIndistinguishable
 	}
 	return true, nil
+}
+
+// SendMessage sends text to a chat as the seller, at most once (see the package doc's
+// "Sending at most once"): nil means the Market took it; a [*MaybeDeliveredError] means
+// it may have, and [Client.Delivered] settles it later; any other error means it did
+// not.
+func (c *Client) SendMessage(ctx context.Context, businessID, chatID int64, text string) error {
+	if err := validateID("businessId", businessID); err != nil {
+		return err
+	}
+	if err := validateID("chatId", chatID); err != nil {
+		return err
+	}
+	if err := ValidateText(text); err != nil {
+		return err
+	}
+	req, err := api.NewSendMessageToChatRequest(c.server, businessID, &api.SendMessageToChatParams{ChatID: chatID}, api.SendMessageToChatRequest{Message: text})
+	if err != nil {
+		return err
+	}
+	return c.sendOnce(ctx, &call{op: OpSendMessageToChat, business: businessID, req: req, once: true}, chatID, sent{text: text})
 }

@@ -2,8 +2,10 @@ package chatclient
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // SendMemory is how long a client remembers its own sends (at most 10,000 of
@@ -107,4 +109,45 @@ func (l *sendLog) prune(now time.Time) {
 	if n > 0 {
 		l.recs = append(l.recs[:0], l.recs[n:]...)
 	}
+}
+
+// clockSlack widens the window in which a sent message may show in the history: the
+// Market's clock is known to about a second (its Date header is truncated to the
+// second), and a message's time may be truncated too.
+const clockSlack = 2 * time.Second
+
+// sent is what a send puts into a chat: a text, or a file of a name and a size.
+type sent struct {
+	text string
+	file string
+	size int64
+}
+
+// in reports whether m is a message of the seller that carries it. The Market may
+// store a file under a name of its own making (case, spaces), so names are compared
+// folded.
+func (s sent) in(m Message) bool {
+	if m.Sender != SenderPartner {
+		return false
+	}
+	if s.file == "" {
+		return strings.TrimSpace(m.Text) == strings.TrimSpace(s.text)
+	}
+	for _, a := range m.Attachments {
+		if a.Size == s.size && foldName(a.Name) == foldName(s.file) {
+			return true
+		}
+	}
+	return false
+}
+
+// foldName is a file name as compared with the history: lower case, without white
+// space or underscores.
+func foldName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || r == '_' {
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, name)
 }

@@ -11,20 +11,6 @@ import (
 	"time"
 )
 
-// Operation names an API operation, as the Market's documents and the errors call it.
-type Operation string
-
-// The operations of the chat API.
-const (
-	OpCreateChat        Operation = "createChat"
-	OpGetChat           Operation = "getChat"
-	OpGetChats          Operation = "getChats"
-	OpGetChatHistory    Operation = "getChatHistory"
-	OpGetChatMessage    Operation = "getChatMessage"
-	OpSendMessageToChat Operation = "sendMessageToChat"
-	OpSendFileToChat    Operation = "sendFileToChat"
-)
-
 // call is one API call: what the client's single request path needs to know.
 type call struct {
 	op       Operation
@@ -53,75 +39,92 @@ type attempt struct {
 // *NetworkError, an ambiguous failure of a once call, or the context's error.
 func (c *Client) do(ctx context.Context, cl *call) (answer, error) {
 	key := QuotaKey{BusinessID: cl.business, Operation: cl.op}
-	var held func() // an in-flight lease kept through a parallel-limit backoff
+	var held *Ticket // a slot kept through a parallel-limit backoff
 	for n := 1; ; n++ {
-		took, err := c.admit(ctx, key, n, held)
+		t, err := c.admit(ctx, key, n, held)
 		if err != nil {
 			return answer{}, err
 		}
-		held = nil
 		at := c.send(ctx, cl)
-		now := at.end
-		var report *RateLimit
+		s := c.next(ctx, cl, n, &at)
+		var report *RateLimit // nil: no answer
 		if at.status != 0 {
-			report = &at.report.RateLimit
+			rl := at.report.RateLimit // a copy: the store may keep it, and at stays on the stack
+			report = &rl
 		}
-		mnow := c.market.at(now)
-
-		d := decide(at.outcome, now)
-		if cl.once && d.mayHaveActed {
-			// The Market may have acted on this request: never send it again blindly.
-			last := c.attemptError(cl, at)
-			putBody(at.buf)
-			took.end(report, mnow, false)
-			c.logAttempt(cl, n, at, 0, "", last)
-			return answer{}, &ambiguousError{err: last, end: now}
+		// The one place an attempt ends. After a parallel-limit 420 the request keeps its
+		// slot while it waits: a client the Market finds too eager sends fewer requests
+		// at once, not the same number.
+		held = c.limits.Done(ctx, t, report, c.market.at(at.end), s.retry && s.reason == WaitParallelLimit)
+		c.logAttempt(cl, n, at, s.wait, s.reason, s.last)
+		if !s.retry {
+			return s.answer, s.err
 		}
-		if !d.retry {
-			took.end(report, mnow, false)
-			c.logAttempt(cl, n, at, 0, "", nil)
-			return c.finish(cl, &at)
-		}
-		last := c.attemptError(cl, at)
-		putBody(at.buf)
-		wait := d.wait
-		if d.reason == WaitQuotaReset || d.reason == WaitRetryAfter {
-			if n >= c.policy.MaxAttempts || !c.canWait(ctx, now, wait) {
-				took.end(report, mnow, false)
-				c.logAttempt(cl, n, at, 0, "", last)
-				return answer{}, c.rateLimitError(cl, at, wait, last)
-			}
-		} else {
-			if n >= c.policy.MaxAttempts {
-				took.end(report, mnow, false)
-				c.logAttempt(cl, n, at, 0, "", last)
-				return answer{}, &RetryError{Operation: cl.op, Attempts: n, Err: last}
-			}
-			b := c.policy.Backoff
-			if d.reason == WaitParallelLimit {
-				b = c.policy.ParallelBackoff
-			}
-			wait = time.Duration(c.jitter(int64(b.Cap(n)) + 1))
-		}
-		c.logAttempt(cl, n, at, wait, d.reason, last)
-		if dl, ok := ctx.Deadline(); ok && !now.Add(wait).Before(dl) {
-			took.end(report, mnow, false)
-			return answer{}, &RetryError{Operation: cl.op, Attempts: n, Err: last, Cause: context.DeadlineExceeded}
-		}
-		// After a parallel-limit 420 the request keeps its lease while it waits: a client
-		// the Market finds too eager sends fewer requests at once, not the same number.
-		if d.reason == WaitParallelLimit {
-			held = took.end(report, mnow, true)
-		} else {
-			took.end(report, mnow, false)
-		}
-		if err := c.wait(ctx, RetryInfo{Operation: cl.op, BusinessID: cl.business, Attempt: n + 1, Wait: wait, Reason: d.reason, StatusCode: at.status, Err: last}); err != nil {
+		if err := c.wait(ctx, RetryInfo{Operation: cl.op, BusinessID: cl.business, Attempt: n + 1, Wait: s.wait, Reason: s.reason, StatusCode: at.status, Err: s.last}); err != nil {
 			if held != nil {
-				held()
+				c.limits.Done(ctx, *held, nil, c.MarketTime(), false)
 			}
-			return answer{}, &RetryError{Operation: cl.op, Attempts: n, Err: last, Cause: err}
+			return answer{}, &RetryError{Operation: cl.op, Attempts: n, Err: s.last, Cause: err}
 		}
 	}
+}
+
+// get carries an operation from request to result: it runs a call whose request a
+// generated builder made (err is the builder's error) and returns the result of its
+// answer (see result for named).
+func get[T any](ctx context.Context, c *Client, op Operation, business int64, req *http.Request, err error, named func(*T) bool) (*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	a, err := c.do(ctx, &call{op: op, business: business, req: req})
+	if err != nil {
+		return nil, err
+	}
+	return result(c, op, &a, named)
+}
+
+// step is what the request path does after an attempt: return, or wait and send again.
+type step struct {
+	retry  bool
+	wait   time.Duration // with retry
+	reason WaitReason    // with retry
+	answer answer        // without retry: the call's result
+	err    error
+	last   error // the attempt's failure, if it failed
+}
+
+// next decides what follows attempt n: decide's verdict, held to the call's budget
+// (its attempts, its deadline, the longest wait for a quota), and to the rule that a
+// call sent once is not sent again after an attempt the Market may have acted on.
+func (c *Client) next(ctx context.Context, cl *call, n int, at *attempt) step {
+	now := at.end
+	d := decide(at.outcome, now)
+	if !d.retry && !(cl.once && d.mayHaveActed) {
+		a, err := c.finish(cl, at)
+		return step{answer: a, err: err}
+	}
+	last := c.attemptError(cl, *at)
+	putBody(at.buf)
+	switch {
+	case cl.once && d.mayHaveActed:
+		return step{err: &ambiguousError{err: last, end: now}, last: last}
+	case d.reason == WaitQuotaReset || d.reason == WaitRetryAfter:
+		if n >= c.policy.MaxAttempts || !c.canWait(ctx, now, d.wait) {
+			return step{err: c.rateLimitError(cl, *at, d.wait, last), last: last}
+		}
+	case n >= c.policy.MaxAttempts:
+		return step{err: &RetryError{Operation: cl.op, Attempts: n, Err: last}, last: last}
+	default:
+		b := c.policy.Backoff
+		if d.reason == WaitParallelLimit {
+			b = c.policy.ParallelBackoff
+		}
+		d.wait = time.Duration(c.jitter(int64(b.Cap(n)) + 1))
+	}
+	if dl, ok := ctx.Deadline(); ok && !now.Add(d.wait).Before(dl) {
+		return step{err: &RetryError{Operation: cl.op, Attempts: n, Err: last, Cause: context.DeadlineExceeded}, last: last}
+	}
+	return step{retry: true, wait: d.wait, reason: d.reason, last: last}
 }
 
 // finish turns an attempt that is not retried into the call's result.
@@ -197,204 +200,6 @@ func replay(ctx context.Context, req *http.Request, used bool) (*http.Request, e
 	r = r.Clone(ctx)
 	r.Body = body
 	return r, nil
-}
-
-// admitted is what admit took for an attempt: an in-flight lease and a place in the
-// quota, given back by end. A plain struct, not a closure: the everyday path (the
-// client's own in-process limits) allocates nothing to admit a call.
-type admitted struct {
-	c     *Client
-	ctx   context.Context
-	key   QuotaKey
-	local *localLeases // the lease is a slot of these, when they are the client's own
-	lease func()       // otherwise the lease's release, from Leases.Acquire
-	// adm, from an Admitter, gives back the lease and the reservation together.
-	adm func(ctx context.Context, report *RateLimit, now time.Time, keep bool) func()
-}
-
-// end gives back the reservation, recording report (nil when there was no answer),
-// and the lease, unless keep: then it returns the func that gives the lease back
-// later. It is called once.
-func (a admitted) end(report *RateLimit, now time.Time, keep bool) (lease func()) {
-	if a.adm != nil {
-		return a.adm(a.ctx, escaped(report), now, keep)
-	}
-	if q, ok := a.c.quotas.(*localQuotas); ok {
-		q.Release(a.ctx, a.key, report, now) // keeps nothing of report: it stays on the caller's stack
-	} else {
-		a.c.quotas.Release(a.ctx, a.key, escaped(report), now)
-	}
-	switch {
-	case a.local == nil && keep:
-		return a.lease
-	case a.local == nil:
-		a.lease()
-	case keep:
-		return func() { a.local.release(a.key.BusinessID) }
-	default:
-		a.local.release(a.key.BusinessID)
-	}
-	return nil
-}
-
-// escaped is a copy of r (nil for nil) for a callee that may keep it.
-func escaped(r *RateLimit) *RateLimit {
-	if r == nil {
-		return nil
-	}
-	cp := *r
-	return &cp
-}
-
-// admit takes an in-flight lease of the business (unless held, a lease kept through a
-// parallel-limit backoff, is given) and a place in the operation's quota. The lease
-// comes first: a request queued behind a full limit must not pass the quota check on
-// what was known before the requests ahead of it were answered. An [Admitter] takes
-// both in one step. While the quota is known to be spent, admit gives the lease back
-// and waits for the reset when that fits the caller's budget, and otherwise fails at
-// once with a *RateLimitError, sending nothing.
-func (c *Client) admit(ctx context.Context, key QuotaKey, n int, held func()) (admitted, error) {
-	adm, oneStep := c.leases.(Admitter)
-	local, _ := c.leases.(*localLeases)
-	var paced time.Time // the reset the hook was last told of
-	for {
-		now := c.clock.Now()
-		var r Reservation
-		switch {
-		case held != nil:
-			var err error
-			if r, err = c.quotas.Reserve(ctx, key, c.market.at(now)); err == nil && r.OK {
-				return admitted{c: c, ctx: ctx, key: key, lease: held}, nil
-			}
-			held()
-			held = nil
-			if err != nil {
-				return admitted{}, err
-			}
-		case oneStep:
-			a, err := adm.Admit(ctx, key, c.market.at(now))
-			if err != nil {
-				return admitted{}, err
-			}
-			if a.OK {
-				return admitted{ctx: ctx, adm: a.Done}, nil
-			}
-			if a.Busy {
-				if err := c.awaitRelease(ctx, a.Released); err != nil {
-					return admitted{}, err
-				}
-				continue
-			}
-			r = a.Reservation
-		default:
-			took := admitted{c: c, ctx: ctx, key: key, local: local}
-			waited, err := true, error(nil)
-			if local != nil {
-				waited, err = local.acquire(ctx, key.BusinessID)
-			} else {
-				took.lease, err = c.leases.Acquire(ctx, key.BusinessID)
-			}
-			if err != nil {
-				return admitted{}, err
-			}
-			if waited {
-				now = c.clock.Now()
-			}
-			if r, err = c.quotas.Reserve(ctx, key, c.market.at(now)); err == nil && r.OK {
-				return took, nil
-			}
-			if local != nil {
-				local.release(key.BusinessID)
-			} else {
-				took.lease()
-			}
-			if err != nil {
-				return admitted{}, err
-			}
-		}
-		if r.Until.IsZero() {
-			// Requests in flight hold what is left of the quota: wait for an answer.
-			if err := c.awaitRelease(ctx, r.Released); err != nil {
-				return admitted{}, err
-			}
-			continue
-		}
-		wait := r.Until.Sub(c.market.at(now))
-		if !c.canWait(ctx, now, wait) {
-			return admitted{}, &RateLimitError{Operation: key.Operation, BusinessID: key.BusinessID, Limit: r.Limit, Remaining: 0,
-				Until: r.Until, RetryAfter: wait}
-		}
-		info := RetryInfo{Operation: key.Operation, BusinessID: key.BusinessID, Attempt: n, Wait: wait, Reason: WaitQuotaPacing}
-		if r.Released == nil {
-			if err := c.wait(ctx, info); err != nil {
-				return admitted{}, err
-			}
-			continue
-		}
-		// A shared store may learn of the reset from another process first: ask again
-		// when it says so. The hook hears of each window's wait once.
-		if !r.Until.Equal(paced) {
-			paced = r.Until
-			if c.hook != nil {
-				c.hook(info)
-			}
-		}
-		if err := c.sleepUntilReleased(ctx, wait, r.Released); err != nil {
-			return admitted{}, err
-		}
-	}
-}
-
-// sleepUntilReleased sleeps for d on the client's clock, ending early when released
-// is closed; it returns ctx's error if ctx ends first.
-func (c *Client) sleepUntilReleased(ctx context.Context, d time.Duration, released <-chan struct{}) error {
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-released:
-			cancel()
-		case <-sctx.Done():
-		}
-	}()
-	if err := c.clock.Sleep(sctx, d); err != nil && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return nil
-}
-
-// heldPause is how long admit pauses before asking again when a Quotas implementation
-// cannot signal the release of a reservation (Reservation.Released is nil).
-const heldPause = 20 * time.Millisecond
-
-func (c *Client) awaitRelease(ctx context.Context, released <-chan struct{}) error {
-	if released == nil {
-		return c.clock.Sleep(ctx, heldPause)
-	}
-	select {
-	case <-released:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// canWait reports whether a wait for a quota reset fits the caller's budget: the
-// configured maximum and the context deadline.
-func (c *Client) canWait(ctx context.Context, now time.Time, wait time.Duration) bool {
-	if wait > c.maxWait {
-		return false
-	}
-	dl, ok := ctx.Deadline()
-	return !ok || now.Add(wait).Before(dl)
-}
-
-// wait tells the hook and sleeps, ending early if ctx ends.
-func (c *Client) wait(ctx context.Context, info RetryInfo) error {
-	if c.hook != nil {
-		c.hook(info)
-	}
-	return c.clock.Sleep(ctx, info.Wait)
 }
 
 func (c *Client) logAttempt(cl *call, n int, at attempt, wait time.Duration, reason WaitReason, err error) {

@@ -1,13 +1,10 @@
 package chatclient
 
 import (
-	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/ymchat/ymchat/api"
+	"unicode/utf8"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -19,85 +16,42 @@ func validateID(field string, id int64) error {
 	return nil
 }
 
-// request checks the filter and turns it into the getChats body.
-func (f Filter) request() (api.GetChatsRequest, error) {
-	if err := checkList("filter.subjects", f.Subjects, func(field string, s Subject) error { return s.validate(field) }); err != nil {
-		return api.GetChatsRequest{}, err
-	}
-	if err := checkList("filter.contextTypes", f.ContextTypes, known(ContextTypes())); err != nil {
-		return api.GetChatsRequest{}, err
-	}
-	if err := checkList("filter.types", f.Types, known(ChatTypes())); err != nil {
-		return api.GetChatsRequest{}, err
-	}
-	if err := checkList("filter.statuses", f.Statuses, known(ChatStatuses())); err != nil {
-		return api.GetChatsRequest{}, err
-	}
-	if err := checkList("filter.orderIds", f.OrderIDs, validateID); err != nil {
-		return api.GetChatsRequest{}, err
-	}
-	var contexts []api.ChatContext
-	if f.Subjects != nil {
-		contexts = make([]api.ChatContext, len(f.Subjects))
-		for i, s := range f.Subjects {
-			contexts[i] = s.api()
-		}
-	}
-	return api.GetChatsRequest{
-		Contexts:     contexts,
-		ContextTypes: f.ContextTypes,
-		Types:        f.Types,
-		Statuses:     f.Statuses,
-		OrderIDs:     f.OrderIDs,
-	}, nil
-}
+func quoted(v any) string { return strconv.Quote(fmt.Sprint(v)) }
 
-// checkList applies the rules every filter list shares: nil means not set; a set list
-// holds at least one value and no value twice, and each value passes check.
-func checkList[T comparable](field string, list []T, check func(field string, v T) error) error {
-	if list == nil {
-		return nil
-	}
-	if len(list) == 0 {
-		return &ValidationError{Field: field, Rule: "must hold at least one value when set (use nil for no filter)", Value: "[]"}
-	}
-	// Short lists (the usual case) are searched in place; long ones through a map, so
-	// that a huge list is checked in linear time.
-	var first map[T]int
-	if len(list) > 16 {
-		first = make(map[T]int, len(list))
-	}
-	for i, v := range list {
-		if err := check(field, v); err != nil {
-			var ve *ValidationError
-			if errors.As(err, &ve) {
-				ve.Field = fmt.Sprintf("%s[%d]%s", field, i, strings.TrimPrefix(ve.Field, field))
-			}
-			return err
-		}
-		j, dup := -1, false
-		if first != nil {
-			j, dup = first[v]
-			first[v] = i
-		} else if j = slices.Index(list[:i], v); j >= 0 {
-			dup = true
-		}
-		if dup {
-			return &ValidationError{Field: fmt.Sprintf("%s[%d]", field, i), Rule: fmt.Sprintf("must not repeat %s[%d]", field, j), Value: quoted(v)}
-		}
+// ValidateText checks a text message as [Client.SendMessage] does, without sending it:
+// 1 to [MaxMessageLength] characters of valid UTF-8, not only white space.
+func ValidateText(text string) error {
+	switch n := utf8.RuneCountInString(text); {
+	case !utf8.ValidString(text):
+		return &ValidationError{Field: "message", Rule: "must be valid UTF-8", Value: fmt.Sprintf("%d bytes", len(text))}
+	case strings.TrimSpace(text) == "":
+		return &ValidationError{Field: "message", Rule: "must not be empty or only white space", Value: quoted(text)}
+	case n > MaxMessageLength:
+		return &ValidationError{Field: "message", Rule: fmt.Sprintf("must be at most %d characters", MaxMessageLength), Value: fmt.Sprintf("%d characters", n)}
 	}
 	return nil
 }
 
-// known checks a value against the known values of its enum (the same list the godoc
-// and the CLI show).
-func known[T ~string](values []T) func(string, T) error {
-	return func(field string, v T) error {
-		if !slices.Contains(values, v) {
-			return &ValidationError{Field: field, Rule: "must be " + oneOf(values), Value: quoted(v)}
-		}
-		return nil
+func validateFileName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return &ValidationError{Field: "file name", Rule: "must not be empty", Value: quoted(name)}
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		return &ValidationError{Field: "file name", Rule: "must be printable UTF-8", Value: quoted(name)}
+	case strings.ContainsAny(name, `/\`):
+		return &ValidationError{Field: "file name", Rule: "must be a name, not a path (use filepath.Base)", Value: quoted(name)}
+	case len(name) > 255:
+		return &ValidationError{Field: "file name", Rule: "must be at most 255 bytes", Value: fmt.Sprintf("%d bytes", len(name))}
 	}
+	return nil
 }
 
-func quoted(v any) string { return strconv.Quote(fmt.Sprint(v)) }
+// Limits of the conversation methods, from the Market's documents.
+const (
+	// MaxHistoryPageSize is the most messages one getChatHistory page may hold.
+	MaxHistoryPageSize = 100
+	// MaxMessageLength is the most characters (not bytes) a text message may hold.
+	MaxMessageLength = 4096
+	// MaxFileSize is the largest file sendFileToChat takes, in bytes (5 MiB).
+	MaxFileSize = 5 << 20
+)

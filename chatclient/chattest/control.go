@@ -19,30 +19,32 @@ import (
 // client of the API ever reaching the controls by mistake.
 const ControlPrefix = "/_fake/"
 
-// Events a [Trigger] can name.
+// The events a [Trigger] can name.
 const (
-	// EventCustomerWrites: the customer writes Text in the chat (CHAT_MESSAGE_SENT).
-	EventCustomerWrites = "customer-writes"
-	// EventSticker: the customer sends a sticker, a message with an image and no text
+	// TriggerCustomerWrites: the customer writes Text in the chat (CHAT_MESSAGE_SENT).
+	TriggerCustomerWrites = "customer-writes"
+	// TriggerSticker: the customer sends a sticker, a message with an image and no text
 	// (CHAT_MESSAGE_SENT).
-	EventSticker = "sticker"
-	// EventChatCreated: a customer starts a new DIRECT chat (CHAT_CREATED); the
+	TriggerSticker = "sticker"
+	// TriggerChatCreated: a customer starts a new DIRECT chat (CHAT_CREATED); the
 	// answer's ChatID names it.
-	EventChatCreated = "chat-created"
-	// EventArbitrageStarted: the customer opens a dispute (CHAT_ARBITRAGE_STARTED).
-	EventArbitrageStarted = "arbitrage-started"
-	// EventArbitrageFinished: the Market closes the dispute (CHAT_ARBITRAGE_FINISHED).
-	EventArbitrageFinished = "arbitrage-finished"
-	// EventStatus: the chat moves to Status; the Market sends no notification for it.
-	EventStatus = "status"
+	TriggerChatCreated = "chat-created"
+	// TriggerArbitrageStarted: the customer opens a dispute (CHAT_ARBITRAGE_STARTED).
+	TriggerArbitrageStarted = "arbitrage-started"
+	// TriggerArbitrageFinished: the Market closes the dispute (CHAT_ARBITRAGE_FINISHED).
+	TriggerArbitrageFinished = "arbitrage-finished"
+	// TriggerStatus: the chat moves to Status; the Market sends no notification for it.
+	TriggerStatus = "status"
 )
 
-// Events lists the events a [Trigger] can name, in the order help shows them.
-var Events = []string{EventCustomerWrites, EventSticker, EventChatCreated, EventArbitrageStarted, EventArbitrageFinished, EventStatus}
+// TriggerEvents returns the events a [Trigger] can name, in the order help shows them.
+func TriggerEvents() []string {
+	return []string{TriggerCustomerWrites, TriggerSticker, TriggerChatCreated, TriggerArbitrageStarted, TriggerArbitrageFinished, TriggerStatus}
+}
 
 // Trigger is what POST /_fake/trigger reads: one event for the fake to act out.
 type Trigger struct {
-	// Event is one of [Events].
+	// Event is one of [TriggerEvents].
 	Event string `json:"event"`
 	// BusinessID is the business the event happens in.
 	BusinessID int64 `json:"businessId"`
@@ -175,12 +177,12 @@ func (s *Server) Trigger(t Trigger) (TriggerResult, error) {
 	if t.BusinessID < 1 {
 		return TriggerResult{}, errors.New("chattest: businessId must be at least 1")
 	}
-	if t.Event != EventChatCreated && t.ChatID < 1 {
+	if t.Event != TriggerChatCreated && t.ChatID < 1 {
 		return TriggerResult{}, fmt.Errorf("chattest: %s needs chatId", t.Event)
 	}
 	res := TriggerResult{ChatID: t.ChatID}
 	switch t.Event {
-	case EventCustomerWrites:
+	case TriggerCustomerWrites:
 		if strings.TrimSpace(t.Text) == "" {
 			return res, errors.New("chattest: customer-writes needs text")
 		}
@@ -189,7 +191,7 @@ func (s *Server) Trigger(t Trigger) (TriggerResult, error) {
 			return res, err
 		}
 		res.MessageID, res.Notification = id, notify.TypeChatMessageSent
-	case EventSticker:
+	case TriggerSticker:
 		url := s.store.addFile(stickerName, contentTypeOf(stickerName), madeUpContent(stickerName, 2048))
 		payload := []api.ChatMessagePayload{{Name: stickerName, URL: url, Size: 2048}}
 		m, err := s.store.write(t.BusinessID, t.ChatID, api.ChatMessageSenderCustomer, "", payload, api.ChatStatusWaitingForPartner, s.now())
@@ -198,23 +200,23 @@ func (s *Server) Trigger(t Trigger) (TriggerResult, error) {
 		}
 		s.messageSent(t.BusinessID, t.ChatID, m)
 		res.MessageID, res.Notification = m.MessageID, notify.TypeChatMessageSent
-	case EventChatCreated:
+	case TriggerChatCreated:
 		id, err := s.customerStartsChat(t)
 		if err != nil {
 			return res, err
 		}
 		res.ChatID, res.Notification = id, notify.TypeChatCreated
-	case EventArbitrageStarted:
+	case TriggerArbitrageStarted:
 		if err := s.StartArbitrage(t.BusinessID, t.ChatID); err != nil {
 			return res, err
 		}
 		res.Notification = notify.TypeChatArbitrageStarted
-	case EventArbitrageFinished:
+	case TriggerArbitrageFinished:
 		if err := s.FinishArbitrage(t.BusinessID, t.ChatID); err != nil {
 			return res, err
 		}
 		res.Notification = notify.TypeChatArbitrageFinished
-	case EventStatus:
+	case TriggerStatus:
 		known := false
 		for _, st := range chatclient.ChatStatuses() {
 			known = known || st == t.Status
@@ -226,7 +228,7 @@ func (s *Server) Trigger(t Trigger) (TriggerResult, error) {
 			return res, err
 		}
 	default:
-		return res, fmt.Errorf("chattest: unknown event %q: want one of %s", t.Event, strings.Join(Events, ", "))
+		return res, fmt.Errorf("chattest: unknown event %q: want one of %s", t.Event, strings.Join(TriggerEvents(), ", "))
 	}
 	return res, nil
 }

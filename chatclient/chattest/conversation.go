@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/ymchat/ymchat/api"
 	"github.com/ymchat/ymchat/chatclient"
@@ -179,10 +178,41 @@ func (s *Server) Messages(businessID, chatID int64) []api.ChatMessage {
 	return s.absolute(s.store.messages(businessID, chatID))
 }
 
-// SetChatStatus moves a chat to status, as the Market or the customer would.
+// SetChatStatus moves a chat to status, as the Market or the customer would. Its
+// updatedAt stays (it is the time of the last message), and, as on the Market, no
+// notification is sent.
 func (s *Server) SetChatStatus(businessID, chatID int64, status chatclient.ChatStatus) error {
-	if _, err := s.store.setChat(businessID, chatID, status, "", time.Time{}); err != nil {
+	if _, err := s.store.setChat(businessID, chatID, status, "", s.now()); err != nil {
 		return fmt.Errorf("chattest: %w", err)
 	}
 	return nil
+}
+
+// CustomerSendsSticker plays the customer sending a sticker: a CUSTOMER message with
+// neither text nor payload. The chat waits for the partner, and, as on the Market, no
+// CHAT_MESSAGE_SENT is sent for it. It returns the message's id.
+func (s *Server) CustomerSendsSticker(businessID, chatID int64) (messageID int64, err error) {
+	m, err := s.store.write(businessID, chatID, api.ChatMessageSenderCustomer, "", nil, api.ChatStatusWaitingForPartner, s.now())
+	if err != nil {
+		return 0, fmt.Errorf("chattest: %w", err)
+	}
+	return m.MessageID, nil
+}
+
+// CustomerSendsFile plays the customer sending a file with no text: a CUSTOMER message
+// whose payload names the file, served back under /files/ like a partner's. The chat
+// waits for the partner and receivers get CHAT_MESSAGE_SENT. It returns the message's
+// id.
+func (s *Server) CustomerSendsFile(businessID, chatID int64, name string, data []byte) (messageID int64, err error) {
+	if _, ok := s.store.get(businessID, chatID); !ok {
+		return 0, fmt.Errorf("chattest: %w", chatNotFound(businessID, chatID))
+	}
+	url := s.store.addFile(name, contentTypeOf(name), data)
+	payload := []api.ChatMessagePayload{{Name: name, URL: url, Size: int32(len(data))}}
+	m, err := s.store.write(businessID, chatID, api.ChatMessageSenderCustomer, "", payload, api.ChatStatusWaitingForPartner, s.now())
+	if err != nil {
+		return 0, fmt.Errorf("chattest: %w", err)
+	}
+	s.messageSent(businessID, chatID, m)
+	return m.MessageID, nil
 }

@@ -2,6 +2,7 @@ package chattest_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/ymchat/ymchat/api"
 	"github.com/ymchat/ymchat/chatclient"
 	"github.com/ymchat/ymchat/chatclient/chattest"
+	"github.com/ymchat/ymchat/chatclient/notify"
 )
 
 // The fixture's chats with conversations (see doc.go).
@@ -397,11 +400,38 @@ func TestConversationQuotas(t *testing.T) {
 		require.Equal(t, 200, status, op)
 		assert.Equal(t, want, hdr.Get("X-RateLimit-Resource-Limit"), op)
 	}
-	assert.Equal(t, chattest.Quota{Limit: 1000, Window: time.Hour}, chattest.DocumentedQuotas["sendFileToChat"])
+	assert.Equal(t, chattest.Quota{Limit: 1000, Window: time.Hour}, chattest.DocumentedQuotas()["sendFileToChat"])
 
 	tight := newConversationServer(t, chattest.WithQuota("sendMessageToChat", chattest.Quota{Limit: 1, Window: time.Hour}))
 	status, _, _ := raw(t, tight, "POST", "/v2/businesses/100/chats/message?chatId=5000003", "key", `{"message":"a"}`)
 	require.Equal(t, 200, status)
 	status, _, _ = raw(t, tight, "POST", "/v2/businesses/100/chats/message?chatId=5000003", "key", `{"message":"b"}`)
 	assert.Equal(t, 420, status)
+}
+
+func TestStickersAndStatusChangesSendNoPush(t *testing.T) {
+	var got atomic.Int32
+	rcv := receiverOf(t, notify.OnChatMessageSent(func(ctx context.Context, n notify.ChatMessageSent) error {
+		got.Add(1)
+		return nil
+	}))
+	srv := chattest.Start(t, manyChats(1), chattest.WithReceiver(rcv.URL))
+	sticker, err := srv.CustomerSendsSticker(7, 1)
+	require.NoError(t, err)
+	require.NoError(t, srv.SetChatStatus(7, 1, chatclient.StatusFinished))
+	file, err := srv.CustomerSendsFile(7, 1, "photo.jpg", []byte("jpeg"))
+	require.NoError(t, err)
+	waitFor(t, "the file's push, recorded", func() bool {
+		return got.Load() == 1 && countType(srv, notify.TypeChatMessageSent) == 1
+	})
+	msgs := srv.Messages(7, 1)
+	require.Len(t, msgs, 2)
+	assert.Equal(t, sticker, msgs[0].MessageID)
+	assert.Empty(t, msgs[0].Message)
+	assert.Empty(t, msgs[0].Payload)
+	assert.Equal(t, file, msgs[1].MessageID)
+	assert.Empty(t, msgs[1].Message)
+	require.Len(t, msgs[1].Payload, 1)
+	assert.Equal(t, "photo.jpg", msgs[1].Payload[0].Name)
+	assert.Equal(t, 1, countType(srv, notify.TypeChatMessageSent), "the file only")
 }

@@ -15,7 +15,9 @@
 //     has none), and returns the existing chat when there is one already.
 //   - getChat returns a chat or a 404; getChats applies every filter (AND) and pages
 //     with opaque tokens. Chats come in chat id order, so chats created while a caller
-//     pages show up on later pages and none is skipped or repeated. A page holds
+//     pages show up on later pages and none is skipped or repeated — unless
+//     [WithListingOrder] says otherwise (newest update first, or shuffled), as the
+//     Market, which states no order, may do. A page holds
 //     [DefaultPageSize] chats unless the request's limit (at most 20) says otherwise;
 //     the last page has no nextPageToken.
 //   - A request without credentials is a 401, one with a wrong token a 403. The token
@@ -46,7 +48,7 @@
 //     the fake itself (<URL>/files/<id>/<name>) that serves the bytes back with their
 //     Content-Type, without credentials. The chat moves as for a text message.
 //   - [Server.CustomerWrites] plays the customer (the chat then waits for the
-//     partner); [Server.SetChatStatus] moves a chat; [Server.Messages] reads a chat's
+//     partner), as do [Server.CustomerSendsFile] and [Server.CustomerSendsSticker]; [Server.SetChatStatus] moves a chat; [Server.Messages] reads a chat's
 //     messages for assertions.
 //
 // The default fixture ([DefaultFixture]) gives business 100 conversations in several
@@ -95,6 +97,18 @@
 // request is applied; [DropAfter] applies it (the message is sent) and then closes the
 // connection, to test that a client never sends twice what it cannot tell was sent.
 // [SpentQuota] and [ParallelLimit] are the two 420s with the Market's headers.
+//
+// # Breaking the promise on purpose
+//
+// [Server.Events] is the ground truth: every chat created, message written (id and
+// sender), status changed and dispute started or finished, whether anybody was told.
+// Against it a test can check code that must not miss anything while the fake
+// misbehaves as the Market may: [WithPushDropRate] never sends a share of the
+// notifications, [Server.SetReceiverDown] makes the receiver unreachable for a
+// while, [Server.CustomerSendsSticker] writes a message with neither text nor payload
+// and no notification (the Market sends none for stickers), [Server.SetChatStatus]
+// notifies nobody, [WithListingOrder] lists chats in an order that is not by id, and
+// [Server.OnChatsPage] lets a test change chats while a caller pages.
 //
 // # Made for tests
 //

@@ -1,6 +1,7 @@
 package chattest
 
 import (
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
@@ -17,8 +18,11 @@ type Quota struct {
 	Window time.Duration
 }
 
-// DocumentedQuotas are the Market's hourly quotas, which a Server enforces by default.
-var DocumentedQuotas = map[string]Quota{
+// DocumentedQuotas returns the Market's hourly quotas, by operation, which a Server
+// enforces by default. Each call returns a map of its own.
+func DocumentedQuotas() map[string]Quota { return maps.Clone(documentedQuotas) }
+
+var documentedQuotas = map[string]Quota{
 	"createChat":        {Limit: 1000, Window: time.Hour},
 	"getChat":           {Limit: 1000, Window: time.Hour},
 	"getChats":          {Limit: 10000, Window: time.Hour},

@@ -1,6 +1,7 @@
 package chattest
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"path"
@@ -148,6 +149,9 @@ func (s *store) addConversationLocked(businessID int64, c Conversation) error {
 		}
 	}
 	b.msgs[c.ChatID] = msgs
+	for _, m := range msgs {
+		s.recordLocked(Event{Kind: EventMessageWritten, BusinessID: businessID, ChatID: c.ChatID, MessageID: m.MessageID, Sender: m.Sender, At: m.CreatedAt})
+	}
 	return nil
 }
 
@@ -211,7 +215,7 @@ func (s *store) message(businessID, chatID, messageID int64) (api.ChatMessage, e
 		return api.ChatMessage{}, chatNotFound(businessID, chatID)
 	}
 	msgs := b.msgs[chatID]
-	j, found := sort.Find(len(msgs), func(j int) int { return cmpInt(messageID, msgs[j].MessageID) })
+	j, found := sort.Find(len(msgs), func(j int) int { return cmp.Compare(messageID, msgs[j].MessageID) })
 	if !found {
 		return api.ChatMessage{}, errNotFound{fmt.Sprintf("message %d not found in chat %d", messageID, chatID)}
 	}
@@ -248,30 +252,36 @@ func (s *store) write(businessID, chatID int64, sender api.ChatMessageSender, te
 	m := api.ChatMessage{MessageID: id, CreatedAt: now, Sender: sender, Message: text, Payload: payload}
 	b.msgs[chatID] = append(b.msgs[chatID], m)
 	b.chats[i].UpdatedAt = now
-	if status != "" {
-		b.chats[i].Status = status
-	}
+	s.recordLocked(Event{Kind: EventMessageWritten, BusinessID: businessID, ChatID: chatID, MessageID: id, Sender: sender, At: now})
+	s.setStatusLocked(businessID, b, i, status, now)
 	return m, nil
 }
 
-// setChat changes a chat's status and, when typ is not empty, its type.
-func (s *store) setChat(businessID, chatID int64, status api.ChatStatus, typ api.ChatType, now time.Time) (api.Chat, error) {
+// setChat changes a chat's status and, when typ is not empty, its type, at the time
+// at (for the event log). Its updatedAt stays: it is the time of its last message.
+func (s *store) setChat(businessID, chatID int64, status api.ChatStatus, typ api.ChatType, at time.Time) (api.Chat, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, i, ok := s.chatLocked(businessID, chatID)
 	if !ok {
 		return api.Chat{}, chatNotFound(businessID, chatID)
 	}
-	if status != "" {
-		b.chats[i].Status = status
-	}
+	s.setStatusLocked(businessID, b, i, status, at.Truncate(time.Second))
 	if typ != "" {
 		b.chats[i].Type = typ
 	}
-	if now = now.Truncate(time.Second); now.After(b.chats[i].UpdatedAt) {
-		b.chats[i].UpdatedAt = now
-	}
 	return b.chats[i], nil
+}
+
+// setStatusLocked moves chat i of b to status, when not empty, and records the change;
+// s.mu must be held.
+func (s *store) setStatusLocked(businessID int64, b *business, i int, status api.ChatStatus, now time.Time) {
+	old := b.chats[i].Status
+	if status == "" || status == old {
+		return
+	}
+	b.chats[i].Status = status
+	s.recordLocked(Event{Kind: EventStatusChanged, BusinessID: businessID, ChatID: b.chats[i].ChatID, OldStatus: old, Status: status, At: now})
 }
 
 // addFile stores an uploaded file and returns the path it is served under.

@@ -104,6 +104,7 @@ const (
 type notifier struct {
 	schedule RetrySchedule
 	pending  []string // receivers of WithReceiver, registered when the server starts
+	faults   pushFaults
 	client   *http.Client
 	tr       *http.Transport
 
@@ -185,6 +186,9 @@ func (n *notifier) publish(v notify.Notification) {
 	if err != nil {
 		panic(err) // the notify types always marshal
 	}
+	if n.faults.drop() {
+		return
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, r := range n.receivers {
@@ -250,7 +254,9 @@ func (n *notifier) attempt(url string, nt note, attempt int, at time.Time, timeo
 	}()
 	d := Delivery{Receiver: url, Type: nt.typ, Body: nt.body, Attempt: attempt, At: at}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(nt.body))
-	if err == nil {
+	if err == nil && nt.typ != notify.TypePing && n.faults.isDown() {
+		err = errReceiverDown
+	} else if err == nil {
 		req.Header.Set("Content-Type", "application/json")
 		var resp *http.Response
 		if resp, err = n.client.Do(req); err == nil {
@@ -299,9 +305,10 @@ func (s *Server) StartArbitrage(businessID, chatID int64) error {
 	if err != nil {
 		return fmt.Errorf("chattest: %w", err)
 	}
-	if _, err := s.store.setChat(businessID, chatID, "", api.ChatTypeArbitrage, time.Time{}); err != nil {
+	if _, err := s.store.setChat(businessID, chatID, "", api.ChatTypeArbitrage, m.CreatedAt); err != nil {
 		return fmt.Errorf("chattest: %w", err)
 	}
+	s.store.record(Event{Kind: EventArbitrationStarted, BusinessID: businessID, ChatID: chatID, At: m.CreatedAt})
 	s.notes.publish(notify.ChatArbitrageStarted{ChatID: chatID, BusinessID: businessID, StartedAt: m.CreatedAt})
 	return nil
 }
@@ -320,6 +327,7 @@ func (s *Server) FinishArbitrage(businessID, chatID int64) error {
 	if err != nil {
 		return fmt.Errorf("chattest: %w", err)
 	}
+	s.store.record(Event{Kind: EventArbitrationFinished, BusinessID: businessID, ChatID: chatID, At: m.CreatedAt})
 	s.notes.publish(notify.ChatArbitrageFinished{ChatID: chatID, BusinessID: businessID, FinishedAt: m.CreatedAt})
 	return nil
 }

@@ -86,10 +86,12 @@ type Server struct {
 	// fileName is the name a sent file is stored under; nil keeps the sender's.
 	fileName func(string) string
 
-	mu      sync.Mutex
-	reqs    []Request // a ring of at most maxReqs: the oldest at head once full
-	head    int
-	maxReqs int
+	mu   sync.Mutex
+	reqs []Request // a ring of at most maxReqs: the oldest at head once full
+	// chatsPageHook is called as each getChats request arrives (OnChatsPage).
+	chatsPageHook func(businessID int64)
+	head          int
+	maxReqs       int
 }
 
 // Option configures a [Server].
@@ -107,7 +109,7 @@ func WithToken(token string) Option {
 }
 
 // WithDefaultFixture loads [DefaultFixture].
-func WithDefaultFixture() Option { return WithFixture(DefaultFixture) }
+func WithDefaultFixture() Option { return WithFixture(defaultFixture) }
 
 // WithFixture loads data in the JSON form of [Fixture]. A fixture with a "now" has its
 // dates moved so that that moment is the server's now (see [WithClock]): the shipped
@@ -160,7 +162,7 @@ func WithParallelLimit(n int) Option {
 // e.g. Quota{Limit: 50, Window: time.Second}.
 func WithQuota(operation string, q Quota) Option {
 	return func(s *Server) error {
-		if _, ok := DocumentedQuotas[operation]; !ok {
+		if _, ok := documentedQuotas[operation]; !ok {
 			return fmt.Errorf("chattest: unknown operation %q", operation)
 		}
 		if q.Limit < 0 || q.Window < 0 {
@@ -250,7 +252,7 @@ func newServer(opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	quotas := map[string]Quota{}
-	for k, v := range DocumentedQuotas {
+	for k, v := range documentedQuotas {
 		quotas[k] = v
 	}
 	s := &Server{
@@ -682,10 +684,15 @@ func (m market) GetChats(_ context.Context, req api.GetChatsRequestObject) (api.
 			return api.GetChats400JSONResponse{BadRequestJSONResponse: badRequest("query parameter " + name + ": not a token this query handed out")}, nil
 		}
 	}
+	m.s.chatsPage(req.BusinessID)
 	chats, more := m.s.store.list(req.BusinessID, filter, after, limit)
 	page := api.ChatsPage{Chats: chats}
 	if more {
-		page.Paging = api.Pager{NextPageToken: encodeToken(req.BusinessID, filterKey(filter), chats[len(chats)-1].ChatID)}
+		next := chats[len(chats)-1].ChatID
+		if m.s.store.order.order != ByID {
+			next = after + int64(len(chats))
+		}
+		page.Paging = api.Pager{NextPageToken: encodeToken(req.BusinessID, filterKey(filter), next)}
 	}
 	return api.GetChats200JSONResponse{Body: api.GetChatsEnvelope{Status: api.ResponseStatusOK, Result: page}}, nil
 }

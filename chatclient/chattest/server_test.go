@@ -174,7 +174,7 @@ func TestUnknownPathIsAJSON404(t *testing.T) {
 func fixture(t *testing.T) chattest.Fixture {
 	t.Helper()
 	var f chattest.Fixture
-	require.NoError(t, json.Unmarshal(chattest.DefaultFixture, &f))
+	require.NoError(t, json.Unmarshal(chattest.DefaultFixture(), &f))
 	return f
 }
 
@@ -385,7 +385,7 @@ func TestCreateChat(t *testing.T) {
 func TestGetChat(t *testing.T) {
 	// At the fixture's own now its dates stay as written.
 	var f chattest.Fixture
-	require.NoError(t, json.Unmarshal(chattest.DefaultFixture, &f))
+	require.NoError(t, json.Unmarshal(chattest.DefaultFixture(), &f))
 	srv := chattest.NewServer(chattest.WithDefaultFixture(), chattest.WithClock(func() time.Time { return f.Now }))
 	defer srv.Close()
 	want := chatsOf(t, 200)[3]
@@ -610,7 +610,7 @@ func TestBadOptionsPanicLikeHTTPTest(t *testing.T) {
 	assert.Panics(t, func() { chattest.NewServer(chattest.WithQuota("sendMessage", chattest.Quota{})) })
 	assert.Panics(t, func() { chattest.NewServer(chattest.WithToken("")) })
 	assert.Panics(t, func() { chattest.NewServer(chattest.WithParallelLimit(-1)) })
-	dup := chattest.DefaultFixture
+	dup := chattest.DefaultFixture()
 	assert.Panics(t, func() { chattest.NewServer(chattest.WithFixture(dup), chattest.WithFixture(dup)) }, "chat ids are unique")
 }
 

@@ -2,6 +2,7 @@ package chattest
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -13,14 +14,15 @@ import (
 	"github.com/ymchat/ymchat/api"
 )
 
-// DefaultFixture is the data set [WithDefaultFixture] loads: three businesses (100, 200
-// and 300) with 130, 45 and 12 chats about orders, returns and direct questions, in
-// every status and type, spread over six weeks; orders and returns without a chat
-// yet, to start chats about; and conversations in some of business 100's chats (see
-// the package documentation).
-//
+// DefaultFixture returns the data set [WithDefaultFixture] loads: three businesses
+// (100, 200 and 300) with 130, 45 and 12 chats about orders, returns and direct
+// questions, in every status and type, spread over six weeks; orders and returns
+// without a chat yet, to start chats about; and conversations in some of business
+// 100's chats (see the package documentation). Each call returns a copy of its own.
+func DefaultFixture() []byte { return bytes.Clone(defaultFixture) }
+
 //go:embed testdata/market.json
-var DefaultFixture []byte
+var defaultFixture []byte
 
 // Fixture is the JSON form of a fake Market's data, as [WithFixture] reads it.
 type Fixture struct {
@@ -80,6 +82,8 @@ type store struct {
 	nextID   int64
 	files    map[string]storedFile // by file id
 	nextFile int
+	events   []Event      // every event, the ground truth for tests
+	order    listingOrder // the order getChats lists chats in
 }
 
 func newStore() *store {
@@ -163,21 +167,12 @@ func (s *store) addChatLocked(businessID int64, c api.Chat) error {
 	i := sort.Search(len(b.chats), func(i int) bool { return b.chats[i].ChatID > c.ChatID })
 	b.chats = slices.Insert(b.chats, i, c)
 	s.nextID = max(s.nextID, c.ChatID+1)
+	s.recordLocked(Event{Kind: EventChatCreated, BusinessID: businessID, ChatID: c.ChatID, Status: c.Status, At: c.CreatedAt})
 	return nil
 }
 
 func (b *business) find(chatID int64) (int, bool) {
-	return sort.Find(len(b.chats), func(i int) int { return cmpInt(chatID, b.chats[i].ChatID) })
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return sort.Find(len(b.chats), func(i int) int { return cmp.Compare(chatID, b.chats[i].ChatID) })
 }
 
 // errNotFound is a createChat/getChat answer of 404 with its message.
@@ -224,6 +219,7 @@ func (s *store) create(businessID int64, about api.ChatContext, now time.Time) (
 	c := api.Chat{ChatID: s.nextID, Context: ctx, OrderID: orderID, Type: api.ChatTypeChat, Status: api.ChatStatusNew, CreatedAt: now, UpdatedAt: now}
 	s.nextID++
 	b.chats = append(b.chats, c) // the newest id sorts last
+	s.recordLocked(Event{Kind: EventChatCreated, BusinessID: businessID, ChatID: c.ChatID, Status: c.Status, At: now})
 	return c.ChatID, true, nil
 }
 
@@ -242,13 +238,17 @@ func (s *store) get(businessID, chatID int64) (api.Chat, bool) {
 }
 
 // list returns up to limit chats of the business after chat id `after` that match f,
-// and whether more follow.
+// and whether more follow. In an order other than ByID, `after` is the number of chats
+// handed out already.
 func (s *store) list(businessID int64, f api.GetChatsRequest, after int64, limit int) ([]api.Chat, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.biz[businessID]
 	if b == nil {
 		return []api.Chat{}, false
+	}
+	if s.order.order != ByID {
+		return s.listByOffsetLocked(b, f, after, limit)
 	}
 	i := sort.Search(len(b.chats), func(i int) bool { return b.chats[i].ChatID > after })
 	out := []api.Chat{}

@@ -10,8 +10,9 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
-	"sync"
 	"time"
+
+	"github.com/ymchat/ymchat/chatclient"
 )
 
 // The error types of the answers (error.type). The Handler sends WRONG_EVENT_FORMAT
@@ -41,7 +42,7 @@ func NewHandler(opts ...Option) (*Handler, error) {
 		timeout: DefaultTimeout,
 		maxBody: DefaultMaxBodySize,
 		name:    DefaultName,
-		version: moduleVersion(),
+		version: chatclient.Version(),
 		now:     time.Now,
 	}
 	for _, o := range opts {
@@ -57,31 +58,6 @@ func NewHandler(opts ...Option) (*Handler, error) {
 	}
 	return &Handler{cfg: c, dedup: newDedup(c.dedup)}, nil
 }
-
-const modulePath = "github.com/ymchat/ymchat"
-
-var moduleVersion = sync.OnceValue(func() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	v := ""
-	if info.Main.Path == modulePath {
-		v = info.Main.Version
-	}
-	for _, d := range info.Deps {
-		if d.Path == modulePath {
-			v = d.Version
-			if d.Replace != nil && d.Replace.Version != "" {
-				v = d.Replace.Version
-			}
-		}
-	}
-	if v == "" || v == "(devel)" || len(v) > 100 {
-		return "devel"
-	}
-	return v
-})
 
 type accepted struct {
 	Version string `json:"version"`

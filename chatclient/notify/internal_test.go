@@ -51,12 +51,6 @@ func TestClientAddr(t *testing.T) {
 	}
 }
 
-func TestModuleVersion(t *testing.T) {
-	v := moduleVersion()
-	assert.NotEmpty(t, v)
-	assert.LessOrEqual(t, len(v), 100)
-}
-
 func TestDedupSet(t *testing.T) {
 	assert.Nil(t, newDedup(0))
 	key := func(i int) digest { return dedupKey(Other{Type: "X", Raw: []byte{byte(i)}}) }

@@ -23,7 +23,7 @@ func TestTwoClientsSharingRedisGetNo420(t *testing.T) {
 	for range 2 {
 		l := limiter(t, client(t))
 		c, err := chatclient.New(chatclient.APIKey(chattest.DefaultToken), chatclient.WithBaseURL(srv.URL),
-			chatclient.WithLeases(l), chatclient.WithQuotas(l), chatclient.WithMaxWait(10*time.Second))
+			chatclient.WithLimits(l), chatclient.WithMaxWait(10*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}

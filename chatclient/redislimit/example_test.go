@@ -35,7 +35,7 @@ func Example() {
 	defer lim.Close()
 
 	client, err := chatclient.New(chatclient.APIKey(chattest.DefaultToken), chatclient.WithBaseURL(market.URL),
-		chatclient.WithLeases(lim), chatclient.WithQuotas(lim))
+		chatclient.WithLimits(lim))
 	if err != nil {
 		panic(err)
 	}

@@ -9,12 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/ymchat/ymchat/chatclient"
 	"github.com/ymchat/ymchat/chatclient/redislimit"
 	"github.com/ymchat/ymchat/internal/redistest"
 )
@@ -181,4 +183,51 @@ func realRedis(t *testing.T, args ...string) string {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+var getChat = chatclient.QuotaKey{BusinessID: 100, Operation: chatclient.OpGetChat}
+
+// admit admits a call of key at now, failing t unless it is admitted.
+func admit(t testing.TB, l *redislimit.Limiter, key chatclient.QuotaKey, now time.Time) chatclient.Ticket {
+	t.Helper()
+	a, err := l.Admit(context.Background(), key, nil, now)
+	if err != nil || !a.OK {
+		t.Fatalf("admit: %+v %v", a, err)
+	}
+	return a.Ticket
+}
+
+// done ends the call of ticket tk with report, giving back its slot.
+func done(l *redislimit.Limiter, tk chatclient.Ticket, report *chatclient.RateLimit, now time.Time) {
+	l.Done(context.Background(), tk, report, now, false)
+}
+
+// zcard counts a zset's members, failing t on an error.
+func zcard(t testing.TB, rdb *redis.Client, key string) int64 {
+	t.Helper()
+	n, err := rdb.ZCard(context.Background(), key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// heldInRedis counts what Redis holds for business 100 under t's prefix: its slots, its
+// waiters and the places in its getChat quota.
+func heldInRedis(t testing.TB, rdb *redis.Client) int64 {
+	t.Helper()
+	p := prefix(t) + "{100}:"
+	return zcard(t, rdb, p+"leases") + zcard(t, rdb, p+"queue") + zcard(t, rdb, p+"seen") + zcard(t, rdb, p+"getChat:reserved")
+}
+
+// roundTrips counts the commands and pipelines a go-redis client sends: one each is one
+// round trip.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { r.n.Add(1); return next(ctx, cmd) }
+}
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
 }

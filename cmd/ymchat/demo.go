@@ -314,18 +314,18 @@ func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv
 		return err
 	}
 	defer mr.Close()
-	shared := func() (chatclient.Option, chatclient.Option, func(), error) {
+	shared := func() (chatclient.Option, func(), error) {
 		// Each service has its own Redis client and Limiter, as two processes would.
 		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
 		// An embedded Redis on a busy machine may be slow: wait for it rather than
 		// fall back to limits of its own (the default op timeout is 200 ms).
 		lim, err := redislimit.New(rdb, redislimit.WithOpTimeout(5*time.Second), redislimit.WithLogger(slog.New(slog.NewTextHandler(
-			untilDone{ctx, e.stderr}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+			untilDone{ctx.Done(), e.stderr}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 		if err != nil {
 			_ = rdb.Close()
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
-		return chatclient.WithLeases(lim), chatclient.WithQuotas(lim), func() { _ = lim.Close(); _ = rdb.Close() }, nil
+		return chatclient.WithLimits(lim), func() { _ = lim.Close(); _ = rdb.Close() }, nil
 	}
 
 	var results [3]burstResult
@@ -342,12 +342,12 @@ func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv
 			opts := []chatclient.Option{chatclient.WithBaseURL(srv.URL),
 				chatclient.WithRetryPolicy(chatclient.RetryPolicy{MaxAttempts: 12})}
 			if useRedis {
-				leases, quotas, done, err := shared()
+				limits, done, err := shared()
 				if err != nil {
 					return err
 				}
 				defer done()
-				opts = append(opts, leases, quotas)
+				opts = append(opts, limits)
 			}
 			c, err := chatclient.New(chatclient.APIKey(srv.Token), opts...)
 			if err != nil {
@@ -481,16 +481,18 @@ func naiveGetChat(srv *chattest.Server) getChatFunc {
 	}
 }
 
-// untilDone writes to w until ctx is done, and then drops what comes: an
+// untilDone writes to w until done is closed, and then drops what comes: an
 // interrupted demo says so once, not once per call cut short.
 type untilDone struct {
-	ctx context.Context
-	w   io.Writer
+	done <-chan struct{}
+	w    io.Writer
 }
 
 func (u untilDone) Write(p []byte) (int, error) {
-	if u.ctx.Err() != nil {
+	select {
+	case <-u.done:
 		return len(p), nil
+	default:
+		return u.w.Write(p)
 	}
-	return u.w.Write(p)
 }

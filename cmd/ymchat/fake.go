@@ -79,8 +79,8 @@ machine only.`,
 // parseQuota reads OP=LIMIT/WINDOW (or OP=0).
 func parseQuota(s string) (string, chattest.Quota, error) {
 	op, spec, ok := strings.Cut(s, "=")
-	if _, known := chattest.DocumentedQuotas[op]; !ok || !known {
-		ops := slices.Sorted(maps.Keys(chattest.DocumentedQuotas))
+	if _, known := chattest.DocumentedQuotas()[op]; !ok || !known {
+		ops := slices.Sorted(maps.Keys(chattest.DocumentedQuotas()))
 		return "", chattest.Quota{}, usagef("invalid --quota %q: want OP=LIMIT/WINDOW with OP one of %s", s, strings.Join(ops, ", "))
 	}
 	if spec == "0" {

@@ -219,6 +219,6 @@ func (o *options) sharedLimits(e *env) ([]chatclient.Option, func(), error) {
 		_ = rdb.Close()
 		return nil, nil, usagef("%s: %v", o.redisSource(), err)
 	}
-	return []chatclient.Option{chatclient.WithLeases(lim), chatclient.WithQuotas(lim)},
+	return []chatclient.Option{chatclient.WithLimits(lim)},
 		func() { _ = lim.Close(); _ = rdb.Close() }, nil
 }

@@ -47,7 +47,7 @@ It prints what the event made: the chat, the message and the notification.`,
 		Args: cobra.RangeArgs(1, 2),
 		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			if len(args) == 0 {
-				return chattest.Events, cobra.ShellCompDirectiveNoFileComp
+				return chattest.TriggerEvents(), cobra.ShellCompDirectiveNoFileComp
 			}
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		},
@@ -66,20 +66,20 @@ func trigger(ctx context.Context, e *env, o *options, f *triggerFlags, args []st
 	t := chattest.Trigger{Event: args[0], Text: f.text, Customer: f.customer,
 		Status: chatclient.ChatStatus(strings.ToUpper(strings.TrimSpace(f.status)))}
 	known := false
-	for _, ev := range chattest.Events {
+	for _, ev := range chattest.TriggerEvents() {
 		known = known || ev == t.Event
 	}
 	if !known {
-		return usagef("unknown event %q: want one of %s", t.Event, strings.Join(chattest.Events, ", "))
+		return usagef("unknown event %q: want one of %s", t.Event, strings.Join(chattest.TriggerEvents(), ", "))
 	}
 	switch {
-	case t.Event == chattest.EventChatCreated && len(args) == 2:
+	case t.Event == chattest.TriggerChatCreated && len(args) == 2:
 		return usagef("chat-created starts a new chat: give no CHAT_ID")
-	case t.Event != chattest.EventChatCreated && len(args) < 2:
+	case t.Event != chattest.TriggerChatCreated && len(args) < 2:
 		return usagef("%s needs a CHAT_ID", t.Event)
-	case t.Event == chattest.EventCustomerWrites && strings.TrimSpace(f.text) == "":
+	case t.Event == chattest.TriggerCustomerWrites && strings.TrimSpace(f.text) == "":
 		return usagef("customer-writes needs the text: -m TEXT")
-	case t.Event == chattest.EventStatus:
+	case t.Event == chattest.TriggerStatus:
 		if err := checkEnums("--status", []string{f.status}, chatclient.ChatStatuses()); err != nil {
 			return err
 		}

@@ -5,18 +5,17 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ymchat/ymchat/chatclient"
 )
 
-// version says which ymchat this is: the module version and VCS revision from the
-// build info, "devel" when unknown.
+// version says which ymchat this is: the module's version (chatclient.Version, the one
+// rule the whole module follows) and the VCS revision from the build info.
 func version() string {
+	v := chatclient.Version()
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "devel"
-	}
-	v := bi.Main.Version
-	if v == "" || v == "(devel)" {
-		v = "devel"
+		return v
 	}
 	var rev, modified string
 	for _, s := range bi.Settings {

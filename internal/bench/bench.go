@@ -1,7 +1,8 @@
 // Package bench measures chatclient against hand-written baselines in the same run:
 // per-call overhead, iterating every chat, and quota efficiency under the Market's
-// limits. The benchmarks are in bench_test.go (make bench); goals_test.go (make
-// bench-check, build tag benchcheck) turns the goals into assertions.
+// limits. The benchmarks are in bench_test.go (make bench); command benchsummary
+// writes BENCHMARKS.md from their output and, with -check, fails when a goal is missed
+// (make bench-check).
 package bench
 
 import (

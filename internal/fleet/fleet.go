@@ -10,7 +10,7 @@
 //
 //   - mode "calls": the child prints "ready", reads the start time (Unix nanoseconds)
 //     from stdin, waits for it, makes its calls and prints one JSON [Summary].
-//   - mode "hold": the child takes every in-flight lease of the business through
+//   - mode "hold": the child takes every in-flight slot of the business through
 //     Redis, prints "held" and blocks until it is killed.
 package fleet
 
@@ -45,15 +45,15 @@ const (
 const (
 	// ModeCalls makes Config.Calls getChat calls and reports a [Summary].
 	ModeCalls = "calls"
-	// ModeHold takes every lease of the business and blocks.
+	// ModeHold takes every in-flight slot of the business and blocks.
 	ModeHold = "hold"
 )
 
 // Limits a child uses.
 const (
-	// Shared shares the leases and quotas through Redis (redislimit).
+	// Shared shares the slots and quotas through Redis (redislimit).
 	Shared = "shared"
-	// Local keeps the client's in-process defaults (4 leases, local quotas).
+	// Local keeps the client's in-process default (chatclient.NewLocalLimits).
 	Local = "local"
 )
 
@@ -61,7 +61,7 @@ const (
 const (
 	// Ready is printed by a calls child once it is set up, before it reads its start.
 	Ready = "ready"
-	// Held is printed by a hold child once it holds every lease.
+	// Held is printed by a hold child once it holds every slot.
 	Held = "held"
 )
 
@@ -176,7 +176,7 @@ func RunCalls(cfg Config, in io.Reader, out io.Writer) error {
 		}
 		defer closeLim()
 		lim = l
-		opts = append(opts, chatclient.WithLeases(lim), chatclient.WithQuotas(lim))
+		opts = append(opts, chatclient.WithLimits(lim))
 	case Local:
 	default:
 		return fmt.Errorf("unknown limits %q", cfg.Limits)
@@ -239,7 +239,7 @@ func RunCalls(cfg Config, in io.Reader, out io.Writer) error {
 	return json.NewEncoder(out).Encode(sum)
 }
 
-// RunHold is the hold child: it takes every in-flight lease of cfg.Business through
+// RunHold is the hold child: it takes every in-flight slot of cfg.Business through
 // cfg's Redis (redislimit's default of 4), prints [Held] on out and blocks until the
 // process is killed (or cfg.Timeout, default a minute, passes).
 func RunHold(cfg Config, out io.Writer) error {
@@ -254,12 +254,16 @@ func RunHold(cfg Config, out io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	key := chatclient.QuotaKey{BusinessID: cfg.Business, Operation: chatclient.OpGetChat}
 	for range redislimit.DefaultMaxInFlight {
-		release, err := lim.Acquire(ctx, cfg.Business)
+		a, err := lim.Admit(ctx, key, nil, time.Now())
 		if err != nil {
 			return err
 		}
-		defer release()
+		if !a.OK {
+			return fmt.Errorf("refused by the quota: %+v", a)
+		}
+		defer lim.Done(context.Background(), a.Ticket, nil, time.Now(), false)
 	}
 	if lim.Degraded() {
 		return errors.New("the limiter fell back to in-process limits")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ymchat/ymchat/chatclient"
 	"github.com/ymchat/ymchat/chatclient/chattest"
 	"github.com/ymchat/ymchat/chatclient/redislimit"
 	"github.com/ymchat/ymchat/internal/fleet"
@@ -299,9 +300,9 @@ func BenchmarkFleet(b *testing.B) {
 	}
 }
 
-// A process killed (SIGKILL) while it holds every lease of a business gives nothing
-// back, yet the others get every lease again within 3 s: the leases (default TTL 2 s,
-// renewed every third of it while their process lives) expire.
+// A process killed (SIGKILL) while it holds every in-flight slot of a business gives
+// nothing back, yet the others get every slot again within 3 s: the slots (default
+// lease TTL 2 s, renewed every third of it while their process lives) expire.
 func TestFleetKillFreesLeases(t *testing.T) {
 	const ttl, bound = redislimit.DefaultLeaseTTL, 3 * time.Second
 	redisAddr := startRedis(t).Addr
@@ -317,13 +318,14 @@ func TestFleetKillFreesLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lim.Close()
+	key := chatclient.QuotaKey{BusinessID: business, Operation: chatclient.OpGetChat}
 
-	// While the holder lives (and renews), no lease is free, past the TTL too.
+	// While the holder lives (and renews), no slot is free, past the TTL too.
 	ctx, cancel := context.WithTimeout(context.Background(), ttl+ttl/2)
-	_, err = lim.Acquire(ctx, business)
+	_, err = lim.Admit(ctx, key, nil, time.Now())
 	cancel()
 	if err == nil {
-		t.Fatal("got a lease while another process held all of them")
+		t.Fatal("got a slot while another process held all of them")
 	}
 
 	if err := holder.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -332,45 +334,48 @@ func TestFleetKillFreesLeases(t *testing.T) {
 	killed := time.Now()
 	_ = holder.cmd.Wait()
 
+	// The slots come back at the TTL; the callers waiting for them take them at their
+	// next ask.
 	ctx, cancel = context.WithDeadline(context.Background(), killed.Add(bound))
 	defer cancel()
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		errs     []error
-		releases []func()
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		errs    []error
+		tickets []chatclient.Ticket
 	)
 	for range redislimit.DefaultMaxInFlight {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			release, err := lim.Acquire(ctx, business)
+			a, err := lim.Admit(ctx, key, nil, time.Now())
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
+			if err != nil || !a.OK {
+				errs = append(errs, fmt.Errorf("%+v %w", a, err))
 				return
 			}
-			releases = append(releases, release)
+			tickets = append(tickets, a.Ticket)
 		}()
 	}
 	wg.Wait()
 	regained := time.Since(killed)
-	for _, release := range releases {
-		release()
+	for _, tk := range tickets {
+		lim.Done(context.Background(), tk, nil, time.Now(), false)
 	}
 	if len(errs) > 0 || lim.Degraded() {
-		t.Fatalf("%d of %d leases not regained within %v of the kill (degraded %v): %v",
+		t.Fatalf("%d of %d slots not regained within %v of the kill (degraded %v): %v",
 			len(errs), redislimit.DefaultMaxInFlight, bound, lim.Degraded(), errs)
 	}
-	t.Logf("all %d leases regained %.2f s after the SIGKILL (lease TTL %v)", len(releases), regained.Seconds(), ttl)
+	t.Logf("all %d slots regained %.2f s after the SIGKILL (lease TTL %v)", len(tickets), regained.Seconds(), ttl)
 }
 
 // Through a Redis outage (stopped a second into the run, started again two seconds
 // later) a fleet of 4 processes told its size (WithFleetSize(4)) keeps near the
-// Market's 4 requests in flight: each process keeps 1 while it runs on local limits,
-// counting those it took in Redis before, and for a while after Redis is back. No call
-// fails: a parallel-limit 420 at a turn of the outage costs a retry.
+// Market's 4 requests in flight: each process keeps 1 while it runs on local limits. No
+// call fails: a parallel-limit 420 as the fleet turns to local limits and back (the
+// requests that took their slot in Redis still running beside the first local ones)
+// costs a retry.
 func TestFleetRedisOutage(t *testing.T) {
 	r := startRedis(t)
 	const outageCalls = 1000

@@ -26,6 +26,7 @@ func TestREADMEGoExamplesCompile(t *testing.T) {
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -40,6 +41,7 @@ import (
 )
 
 var (
+	_ = errors.As
 	_ = fmt.Sprint
 	_ = os.Getenv
 	_ = strings.TrimSpace
