@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ymchat/ymchat/api"
@@ -151,4 +152,22 @@ func (c *Client) SendMessage(ctx context.Context, businessID, chatID int64, text
 		return err
 	}
 	return c.sendOnce(ctx, &call{op: OpSendMessageToChat, business: businessID, req: req, once: true}, chatID, sent{text: text})
+}
+
+// in reports whether m is a message of the seller that carries it. The Market may
+// store a file under a name of its own making (case, spaces), so names are compared
+// folded.
+func (s sent) in(m Message) bool {
+	if m.Sender != SenderPartner {
+		return false
+	}
+	if s.file == "" {
+		return strings.TrimSpace(m.Text) == strings.TrimSpace(s.text)
+	}
+	for _, a := range m.Attachments {
+		if a.Size == s.size && foldName(a.Name) == foldName(s.file) {
+			return true
+		}
+	}
+	return false
 }

@@ -123,24 +123,6 @@ type sent struct {
 	size int64
 }
 
-// in reports whether m is a message of the seller that carries it. The Market may
-// store a file under a name of its own making (case, spaces), so names are compared
-// folded.
-func (s sent) in(m Message) bool {
-	if m.Sender != SenderPartner {
-		return false
-	}
-	if s.file == "" {
-		return strings.TrimSpace(m.Text) == strings.TrimSpace(s.text)
-	}
-	for _, a := range m.Attachments {
-		if a.Size == s.size && foldName(a.Name) == foldName(s.file) {
-			return true
-		}
-	}
-	return false
-}
-
 // foldName is a file name as compared with the history: lower case, without white
 // space or underscores.
 func foldName(name string) string {

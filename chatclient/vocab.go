@@ -138,20 +138,6 @@ func oneOf[T ~string](known []T) string {
 	return "one of " + strings.Join(parts, ", ")
 }
 
-// Operation names an API operation, as the Market's documents and the errors call it.
-type Operation string
-
-// The operations of the chat API.
-const (
-	OpCreateChat        Operation = "createChat"
-	OpGetChat           Operation = "getChat"
-	OpGetChats          Operation = "getChats"
-	OpGetChatHistory    Operation = "getChatHistory"
-	OpGetChatMessage    Operation = "getChatMessage"
-	OpSendMessageToChat Operation = "sendMessageToChat"
-	OpSendFileToChat    Operation = "sendFileToChat"
-)
-
 // Sender says who wrote a message. Values the Market adds later decode as they are;
 // [Senders] lists the known ones.
 type Sender = api.ChatMessageSender
