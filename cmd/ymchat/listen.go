@@ -3,11 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/netip"
 	"strings"
 	"time"
@@ -159,48 +155,13 @@ func listen(ctx context.Context, e *env, f *listenFlags) error {
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return usagef("--addr %s: %v", f.addr, err)
-	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		TLSConfig:         tlsConfig,
-	}
-	scheme := "http"
-	if f.tlsCert != "" {
-		scheme = "https"
-	}
-	fmt.Fprintf(e.stderr, "listening on %s://%s\n", scheme, ln.Addr())
-	if len(allowed) == 0 {
-		logger.Warn("accepting notifications from any address; see --allow-ip market")
-	}
-	served := make(chan error, 1)
-	go func() {
-		if f.tlsCert != "" {
-			served <- srv.ServeTLS(ln, "", "")
-		} else {
-			served <- srv.Serve(ln)
+	err = serveHTTP(ctx, e, logger, f.addr, tlsConfig, h, f.shutdownDeadline, func() {
+		if len(allowed) == 0 {
+			logger.Warn("accepting notifications from any address; see --allow-ip market")
 		}
-	}()
-	select {
-	case err := <-served:
-		return fmt.Errorf("listen: %w", err)
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down: answering the notifications in flight")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.shutdownDeadline)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("listen: shutdown: %w", err)
-	}
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("listen: %w", err)
+	})
+	if err != nil {
+		return err
 	}
 	logger.Info("stopped")
 	return nil

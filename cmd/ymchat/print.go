@@ -19,6 +19,7 @@ import (
 
 	"github.com/ymchat/ymchat/chatclient"
 	"github.com/ymchat/ymchat/chatclient/chattest"
+	"github.com/ymchat/ymchat/chatclient/inbox"
 )
 
 // msk is the Market's time zone (Moscow, UTC+3, no daylight saving).
@@ -762,4 +763,30 @@ func wrapHelp(text string, width int) string {
 		return strings.TrimSuffix(b.String(), "\n")
 	}
 	return b.String()
+}
+
+// The inbox.
+
+// inboxLine is what inbox prints for each event: the chat for every kind but
+// NewMessage, which has the message instead (its history does not tell the chat's
+// status).
+type inboxLine struct {
+	Kind       string       `json:"kind"`
+	BusinessID int64        `json:"businessId"`
+	ChatID     int64        `json:"chatId"`
+	OldStatus  string       `json:"oldStatus,omitempty"`
+	Chat       *chatJSON    `json:"chat,omitempty"`
+	Message    *messageJSON `json:"message,omitempty"`
+}
+
+func toInboxLine(ev inbox.Event) inboxLine {
+	l := inboxLine{Kind: ev.Kind.String(), BusinessID: ev.BusinessID, ChatID: ev.ChatID, OldStatus: string(ev.OldStatus)}
+	if ev.Kind == inbox.NewMessage {
+		m := toMessageJSON(ev.Message)
+		l.Message = &m
+	} else {
+		c := toJSON(ev.Chat)
+		l.Chat = &c
+	}
+	return l
 }

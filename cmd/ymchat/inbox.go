@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
+	"github.com/ymchat/ymchat/chatclient/inbox"
+	"github.com/ymchat/ymchat/chatclient/inbox/boltstore"
+	"github.com/ymchat/ymchat/chatclient/inbox/redisstore"
+	"github.com/ymchat/ymchat/chatclient/notify"
+)
+
+type inboxFlags struct {
+	state            string
+	once             bool
+	listen           string
+	shutdownDeadline time.Duration
+}
+
+const inboxHelp = `Print every event of the business's chats as a JSON line on stdout: a new chat,
+each new message (stickers too), a status change, a dispute started or
+finished. It reads what pushes announce (--listen) and sweeps the chat list as
+often as a fifth of the hourly quotas allows, so a lost or never-sent push
+delays a message, never loses it. A line (here wrapped) looks like
+
+  {"kind":"NewMessage","businessId":100,"chatId":5000003,
+   "message":{"messageId":1000321,"createdAt":"2026-11-22T09:00:00Z",
+   "sender":"CUSTOMER","text":"Where is my order?"}}
+
+kind is ChatCreated, NewMessage, StatusChanged (with oldStatus),
+ArbitrationStarted or ArbitrationFinished; every kind but NewMessage carries
+the chat. Times are RFC 3339 UTC like every time in ymchat's JSON.
+
+Where it keeps its place (the last event printed of each chat):
+
+  * by default in memory: a restart prints every chat's whole history again;
+  * --state FILE: in a file, so a restart prints only what is new;
+  * --redis URL (or YM_REDIS_URL): in Redis, shared by a fleet of processes,
+    each chat handled by one of them at a time.
+
+--once sweeps once, prints what is new and exits 0 (for cron). --timeout
+applies to --once only. SIGINT or SIGTERM stops it: it exits 0 once the first
+sweep's events were printed, 130 if stopped before.`
+
+func newInboxCommand(e *env, o *options) *cobra.Command {
+	f := &inboxFlags{}
+	cmd := &cobra.Command{
+		Use:   "inbox",
+		Short: "Print every new chat, message and status change as JSON lines",
+		Long:  inboxHelp,
+		Example: `  ymchat inbox --fake --once
+  ymchat inbox --state inbox.db --listen 127.0.0.1:8080
+  ymchat inbox --state inbox.db --once   # from cron`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runInbox(cmd.Context(), e, o, f) },
+	}
+	fl := cmd.Flags()
+	fl.Var(stringValue{&f.state, "FILE"}, "state", "keep the place in this file (default: in memory)")
+	fl.BoolVar(&f.once, "once", false, "sweep once, print what is new and exit")
+	fl.Var(stringValue{&f.listen, "ADDR"}, "listen", "also take the Market's pushes on this address (HOST:PORT)")
+	fl.DurationVar(&f.shutdownDeadline, "shutdown-timeout", 15*time.Second, "on a signal, wait this long for pushes in flight")
+	cmd.MarkFlagsMutuallyExclusive("once", "listen")
+	return cmd
+}
+
+// inboxStore opens the store the flags pick, and returns what to close after.
+func inboxStore(o *options, f *inboxFlags) (inbox.Store, func(), error) {
+	switch {
+	case f.state != "" && o.redisOpts != nil:
+		return nil, nil, usagef("--state and %s both name a store: give one", o.redisSource())
+	case f.state != "":
+		st, err := boltstore.Open(f.state)
+		if err != nil {
+			return nil, nil, usagef("--state %s: %v", f.state, err)
+		}
+		return st, func() { _ = st.Close() }, nil
+	case o.redisOpts != nil:
+		rdb := redis.NewClient(o.redisOpts)
+		st, err := redisstore.New(rdb, "ymchat:inbox:", 0)
+		if err != nil {
+			_ = rdb.Close()
+			return nil, nil, usagef("%s: %v", o.redisSource(), err)
+		}
+		return st, func() { _ = rdb.Close() }, nil
+	}
+	return inbox.NewMemoryStore(), func() {}, nil
+}
+
+func runInbox(ctx context.Context, e *env, o *options, f *inboxFlags) error {
+	store, closeStore, err := inboxStore(o, f)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	s, err := o.connect(e, nil)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if f.once {
+		var cancel context.CancelFunc
+		ctx, cancel = o.context(ctx)
+		defer cancel()
+	}
+
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	lines := newJSONLines(e.stdout)
+	// The progress line and the events may share a terminal: a line is printed
+	// only once the progress line is cleared, under the same lock.
+	var mu sync.Mutex
+	prog := &progress{w: e.stderr, on: e.isTerminal(e.stderr)}
+	printed := 0
+	handle := func(_ context.Context, ev inbox.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		prog.clear()
+		printed++
+		return lines.write(toInboxLine(ev))
+	}
+	ib, err := inbox.New(s.client, s.business, store, handle, inbox.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	ran := make(chan error, 1)
+	go func() { ran <- ib.Run(runCtx) }()
+	served := make(chan error, 1)
+	if f.listen != "" {
+		h, err := notify.NewHandler(append(inbox.NotifyOptions(ib), notify.WithLogger(logger))...)
+		if err != nil {
+			stop()
+			<-ran
+			return err
+		}
+		go func() { served <- serveHTTP(runCtx, e, logger, f.listen, nil, h, f.shutdownDeadline, nil) }()
+	}
+
+	// caughtUp: the first sweep ended and every chat it queued was handed over.
+	caughtUp := func() bool { at, _ := ib.LastSweep(); return !at.IsZero() && ib.Pending() == 0 }
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	first := true
+	var serveErr error
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case serveErr = <-served:
+			break wait
+		case <-tick.C:
+		}
+		if !first {
+			continue
+		}
+		if caughtUp() {
+			first = false
+			mu.Lock()
+			prog.clear()
+			mu.Unlock()
+			if f.once {
+				break wait
+			}
+			continue
+		}
+		mu.Lock()
+		_, chats := ib.LastSweep()
+		if at, _ := ib.LastSweep(); at.IsZero() {
+			prog.show("first sweep: listing the chats... %d events printed", printed)
+		} else {
+			prog.show("first sweep: %d chats listed, %d to read... %d events printed", chats, ib.Pending(), printed)
+		}
+		mu.Unlock()
+	}
+	stop()
+	err = <-ran
+	// Run has returned, so every handler has: whether the first sweep was printed
+	// in full is known now, whatever the ticker saw.
+	if first && caughtUp() {
+		first = false
+	}
+	if f.listen != "" && serveErr == nil {
+		serveErr = <-served
+	}
+	mu.Lock()
+	prog.clear()
+	mu.Unlock()
+	switch {
+	case serveErr != nil:
+		return serveErr
+	case ctx.Err() != nil && first:
+		// Stopped before the first sweep was printed: some chats are behind.
+		return ctx.Err()
+	case err != nil && !errors.Is(err, context.Canceled):
+		return err
+	}
+	return nil
+}

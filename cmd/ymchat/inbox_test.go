@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// inboxLines parses inbox's stdout, one event a line.
+func inboxLines(t *testing.T, stdout string) []inboxLine {
+	t.Helper()
+	var out []inboxLine
+	for _, l := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
+		if l == "" {
+			continue
+		}
+		var v inboxLine
+		require.NoError(t, json.Unmarshal([]byte(l), &v), l)
+		out = append(out, v)
+	}
+	return out
+}
+
+func TestInboxOncePrintsTheFixtureAsJSONLines(t *testing.T) {
+	srv, vars := fake(t)
+	res := runCLI(t, vars, false, "inbox", "--once", "--base-url", srv.URL)
+	require.Equal(t, 0, res.code, res.stderr)
+	lines := inboxLines(t, res.stdout)
+	require.NotEmpty(t, lines)
+
+	created, messages := map[int64]bool{}, map[[2]int64]bool{}
+	for _, l := range lines {
+		assert.Equal(t, int64(100), l.BusinessID)
+		switch l.Kind {
+		case "ChatCreated":
+			assert.False(t, created[l.ChatID], "chat %d created twice", l.ChatID)
+			created[l.ChatID] = true
+			require.NotNil(t, l.Chat)
+			assert.Equal(t, l.ChatID, l.Chat.ID)
+		case "NewMessage":
+			assert.True(t, created[l.ChatID], "a chat's ChatCreated comes before its messages")
+			require.NotNil(t, l.Message)
+			key := [2]int64{l.ChatID, l.Message.ID}
+			assert.False(t, messages[key], "message %v printed twice", key)
+			messages[key] = true
+		}
+	}
+	assert.True(t, created[5000003])
+	assert.NotEmpty(t, messages)
+	assert.Regexp(t, `"createdAt":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"`, res.stdout, "times are RFC 3339 UTC")
+}
+
+func TestInboxRestartPrintsNothingTwice(t *testing.T) {
+	srv, vars := fake(t)
+	state := filepath.Join(t.TempDir(), "inbox.db")
+	first := runCLI(t, vars, false, "inbox", "--once", "--state", state, "--base-url", srv.URL)
+	require.Equal(t, 0, first.code, first.stderr)
+	require.NotEmpty(t, first.stdout)
+
+	_, err := srv.CustomerWrites(100, 5000003, "Still there?")
+	require.NoError(t, err)
+	sticker, err := srv.CustomerSendsSticker(100, 5000002)
+	require.NoError(t, err)
+
+	second := runCLI(t, vars, false, "inbox", "--once", "--state", state, "--base-url", srv.URL)
+	require.Equal(t, 0, second.code, second.stderr)
+	for _, l := range strings.Split(strings.TrimSpace(second.stdout), "\n") {
+		assert.NotContains(t, first.stdout, l, "printed again after the restart")
+	}
+	var texts []string
+	var stickers []int64
+	for _, l := range inboxLines(t, second.stdout) {
+		if l.Kind != "NewMessage" {
+			continue
+		}
+		if l.Message.Text != "" {
+			texts = append(texts, l.Message.Text)
+		} else {
+			stickers = append(stickers, l.Message.ID)
+		}
+	}
+	assert.Equal(t, []string{"Still there?"}, texts, "the message written between the runs")
+	assert.Equal(t, []int64{sticker}, stickers, "the sticker, which no push announces")
+
+	third := runCLI(t, vars, false, "inbox", "--once", "--state", state, "--base-url", srv.URL)
+	require.Equal(t, 0, third.code, third.stderr)
+	assert.Empty(t, third.stdout, "nothing new, nothing printed")
+}
+
+func TestInboxListenPrintsAPush(t *testing.T) {
+	srv, vars := fake(t)
+	caughtUp := runCLI(t, vars, false, "inbox", "--once", "--base-url", srv.URL)
+	require.Equal(t, 0, caughtUp.code, caughtUp.stderr)
+	want := strings.Count(caughtUp.stdout, "\n")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdout, stderr := &syncBuf{}, &syncBuf{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"inbox", "--listen", "127.0.0.1:0", "--base-url", srv.URL}, &env{
+			stdin: strings.NewReader(""), stdout: stdout, stderr: stderr,
+			getenv: func(k string) string { return vars[k] }, now: time.Now, isTerminal: func(any) bool { return false },
+		})
+	}()
+	re := regexp.MustCompile(`listening on (http://\S+)`)
+	require.Eventually(t, func() bool { return re.MatchString(stderr.String()) }, 10*time.Second, 5*time.Millisecond, "stderr: %s", stderr)
+	require.NoError(t, srv.RegisterReceiver(re.FindStringSubmatch(stderr.String())[1]+"/notification"))
+	// The first sweep prints what --once printed; the next one is a minute away, so
+	// what comes after it within the bound came by push.
+	require.Eventually(t, func() bool { return strings.Count(stdout.String(), "\n") >= want }, 10*time.Second, 5*time.Millisecond, "stdout: %s", stdout)
+
+	_, err := srv.CustomerWrites(100, 5000003, "Pushed to you")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), `"text":"Pushed to you"`) }, 10*time.Second, 5*time.Millisecond, "stdout: %s", stdout)
+
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, "a signal after the first sweep is a clean stop: %s", stderr)
+	case <-time.After(10 * time.Second):
+		t.Fatal("inbox did not stop")
+	}
+	assert.Equal(t, want+1, strings.Count(stdout.String(), "\n"), "the pushed message, once: %s", stdout)
+}
+
+func TestInboxStoppedBeforeCaughtUpExits130(t *testing.T) {
+	srv, vars := fake(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res := runIn(t, ctx, "", vars, false, "inbox", "--once", "--base-url", srv.URL)
+	assert.Equal(t, 130, res.code, res.stderr)
+}
+
+func TestInboxUsageErrors(t *testing.T) {
+	srv, vars := fake(t)
+	state := filepath.Join(t.TempDir(), "inbox.db")
+	res := runCLI(t, vars, false, "inbox", "--once", "--state", state, "--redis", "redis://127.0.0.1:1/0", "--base-url", srv.URL)
+	assert.Equal(t, 2, res.code)
+	assert.Contains(t, res.stderr, "--state and --redis both name a store")
+	res = runCLI(t, vars, false, "inbox", "--once", "--listen", "127.0.0.1:0", "--base-url", srv.URL)
+	assert.Equal(t, 2, res.code)
+	assert.Empty(t, res.stdout)
+}
