@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -18,6 +20,8 @@ import (
 
 	"github.com/ymchat/ymchat/chatclient"
 	"github.com/ymchat/ymchat/chatclient/chattest"
+	"github.com/ymchat/ymchat/chatclient/inbox"
+	"github.com/ymchat/ymchat/chatclient/inbox/boltstore"
 	"github.com/ymchat/ymchat/chatclient/notify"
 	"github.com/ymchat/ymchat/chatclient/redislimit"
 )
@@ -29,7 +33,8 @@ func newDemoCommand(e *env) *cobra.Command {
 		Long: `Start a fake Yandex Market in-process (package chattest, with its shipped data)
 and walk through what the library does: list the chats waiting for the seller,
 read the one waiting longest and answer it, start a chat about an order, receive
-a customer's message as a push notification and answer that, see a server error
+a customer's message as a push notification and answer that, see a sticker (which
+no push announces) reach an inbox through its sweep, see a server error
 absorbed and a spent hourly quota turned into an error (or waited out), and
 finally let two services send bursts at once: a naive hand-written client, then
 the library with separate limits, then sharing them through an embedded Redis.
@@ -158,6 +163,10 @@ func runDemo(ctx context.Context, e *env) error {
 		return err
 	}
 	say("")
+	if err := demoInbox(ctx, say, srv, client, chat.ID); err != nil {
+		return err
+	}
+	say("")
 	if err := demoServerError(ctx, say, srv, chat.ID); err != nil {
 		return err
 	}
@@ -243,9 +252,90 @@ func demoNotifications(ctx context.Context, say func(string, ...any), srv *chatt
 	return nil
 }
 
+// demoInbox shows package inbox's safety net: a sticker, which no push announces,
+// reaches the handler through the sweep, and a restart on the same store hands
+// over nothing twice.
+func demoInbox(ctx context.Context, say func(string, ...any), srv *chattest.Server, client *chatclient.Client, chatID int64) error {
+	say("6. A sticker no push announces; a restart that repeats nothing")
+	dir, err := os.MkdirTemp("", "ymchat-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	state := filepath.Join(dir, "inbox.db")
+	var events []inbox.Event
+	// runOnce runs an inbox on the store in state until it has handed over what its
+	// first sweep found, then stops it, as a process that is restarted would.
+	runOnce := func() error {
+		events = events[:0]
+		store, err := boltstore.Open(state)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		ib, err := inbox.New(client, demoBusiness, store, func(_ context.Context, e inbox.Event) error {
+			events = append(events, e) // one chat at a time: see inbox.WithWorkers
+			return nil
+		}, inbox.WithWorkers(1))
+		if err != nil {
+			return err
+		}
+		runCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		ran := make(chan error, 1)
+		go func() { ran <- ib.Run(runCtx) }()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		bound := time.NewTimer(30 * time.Second)
+		defer bound.Stop()
+		for !caughtUp(ib) {
+			select {
+			case <-tick.C:
+			case <-bound.C:
+				return errors.New("demo: the inbox did not catch up")
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		stop()
+		<-ran
+		return nil
+	}
+	if err := runOnce(); err != nil {
+		return err
+	}
+	chats := map[int64]bool{}
+	for _, e := range events {
+		chats[e.ChatID] = true
+	}
+	say("   An inbox (package inbox, state in a bbolt file) swept the chats: its")
+	say("   handler got %d events of %d chats, every history. Then it stopped.", len(events), len(chats))
+	sticker, err := srv.CustomerSendsSticker(demoBusiness, chatID)
+	if err != nil {
+		return err
+	}
+	say("   The customer sends a sticker in chat %d: the Market pushes nothing.", chatID)
+	if err := runOnce(); err != nil {
+		return err
+	}
+	say("   Restarted on the same file, the sweep handed over only what is new:")
+	for _, e := range events {
+		if e.Kind == inbox.NewMessage {
+			say("     %s chat %d #%d from %s, no text: the sticker", e.Kind, e.ChatID, e.Message.ID, e.Message.Sender)
+		} else {
+			say("     %s chat %d: %s → %s", e.Kind, e.ChatID, e.OldStatus, e.Chat.Status)
+		}
+	}
+	if len(events) == 0 || events[0].Kind != inbox.NewMessage || events[0].Message.ID != sticker {
+		return errors.New("demo: the sweep did not hand over the sticker")
+	}
+	say("   and nothing of the first run again.")
+	return nil
+}
+
 // demoServerError shows a 503 absorbed by a retry.
 func demoServerError(ctx context.Context, say func(string, ...any), srv *chattest.Server, chatID int64) error {
-	say("6. The Market fails once (HTTP 503)")
+	say("7. The Market fails once (HTTP 503)")
 	var retries []chatclient.RetryInfo
 	client, err := chatclient.New(chatclient.APIKey(srv.Token), chatclient.WithBaseURL(srv.URL),
 		chatclient.WithRetryHook(func(i chatclient.RetryInfo) { retries = append(retries, i) }))
@@ -265,7 +355,7 @@ func demoServerError(ctx context.Context, say func(string, ...any), srv *chattes
 // demoSpentQuota shows a spent hourly quota: an error naming the reset time with no
 // budget to wait, and the same call waiting it out with one.
 func demoSpentQuota(ctx context.Context, say func(string, ...any), srv *chattest.Server, chatID int64) error {
-	say("7. The hourly quota of %s is spent (1000 calls); it resets in 2 s", chatclient.OpGetChat)
+	say("8. The hourly quota of %s is spent (1000 calls); it resets in 2 s", chatclient.OpGetChat)
 	for _, maxWait := range []time.Duration{0, 5 * time.Second} {
 		client, err := chatclient.New(chatclient.APIKey(srv.Token), chatclient.WithBaseURL(srv.URL),
 			chatclient.WithMaxWait(maxWait))
@@ -302,7 +392,7 @@ func demoSpentQuota(ctx context.Context, say func(string, ...any), srv *chattest
 // sharing them through a Redis (an embedded miniredis).
 func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv *chattest.Server, chats []chatclient.Chat) error {
 	const requests = 48
-	say("8. Two services of the seller, one business: each sends %d %s calls", requests, chatclient.OpGetChat)
+	say("9. Two services of the seller, one business: each sends %d %s calls", requests, chatclient.OpGetChat)
 	say("   at once. The Market serves 4 requests of a business at a time and")
 	say("   answers the others 420. Three runs on the same fake Market, one after")
 	say("   the other: a naive hand-written client (on a 420 it sleeps 1 s and")

@@ -32,15 +32,23 @@ func TestDemoRunsWithNoAccount(t *testing.T) {
 		`CHAT_MESSAGE_SENT arrived: chat 5000078, messageId "`,
 		"fetched it: CUSTOMER wrote",
 		"chat 5000078: WAITING_FOR_PARTNER → WAITING_FOR_CUSTOMER again.",
-		"6. The Market fails once (HTTP 503)",
-		"1 retry, answered (status WAITING_FOR_CUSTOMER). The caller saw no error.",
-		"7. The hourly quota of getChat is spent (1000 calls)",
+		"6. A sticker no push announces; a restart that repeats nothing",
+		"swept the chats: its\n   handler got ",
+		"The customer sends a sticker in chat 5000078: the Market pushes nothing.",
+		"Restarted on the same file, the sweep handed over only what is new:\n" +
+			"     NewMessage chat 5000078 #",
+		" from CUSTOMER, no text: the sticker\n" +
+			"     StatusChanged chat 5000078: WAITING_FOR_CUSTOMER → WAITING_FOR_PARTNER\n" +
+			"   and nothing of the first run again.\n",
+		"7. The Market fails once (HTTP 503)",
+		"1 retry, answered (status WAITING_FOR_PARTNER). The caller saw no error.", // the sticker of step 6 is unanswered
+		"8. The hourly quota of getChat is spent (1000 calls)",
 		"WithMaxWait(0), no time to wait: GetChat returns a *RateLimitError",
 		"chatclient: getChat: rate limited: quota of 1000 requests spent until",
 		"RetryAfter ",
 		"WithMaxWait(5s), a budget that covers the reset: the same call waited",
 		"for it and then succeeded.",
-		"8. Two services of the seller",
+		"9. Two services of the seller",
 		"a naive hand-written client (on a 420 it sleeps 1 s",
 		"naive   library   library+Redis",
 		"refused counts the Market's 420 answers",
@@ -85,7 +93,7 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 }
 
 func TestDemoInterruptedMidwaySaysSoOnce(t *testing.T) {
-	for _, at := range []string{"2. Reading", "5. A customer writes", "7. The hourly quota", "8. Two services"} {
+	for _, at := range []string{"2. Reading", "5. A customer writes", "6. A sticker", "8. The hourly quota", "9. Two services"} {
 		t.Run(at, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()

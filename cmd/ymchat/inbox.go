@@ -143,8 +143,6 @@ func runInbox(ctx context.Context, e *env, o *options, f *inboxFlags) error {
 		go func() { served <- serveHTTP(runCtx, e, logger, f.listen, nil, h, f.shutdownDeadline, nil) }()
 	}
 
-	// caughtUp: the first sweep ended and every chat it queued was handed over.
-	caughtUp := func() bool { at, _ := ib.LastSweep(); return !at.IsZero() && ib.Pending() == 0 }
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	first := true
@@ -161,7 +159,7 @@ wait:
 		if !first {
 			continue
 		}
-		if caughtUp() {
+		if caughtUp(ib) {
 			first = false
 			mu.Lock()
 			prog.clear()
@@ -184,7 +182,7 @@ wait:
 	err = <-ran
 	// Run has returned, so every handler has: whether the first sweep was printed
 	// in full is known now, whatever the ticker saw.
-	if first && caughtUp() {
+	if first && caughtUp(ib) {
 		first = false
 	}
 	if f.listen != "" && serveErr == nil {
@@ -203,4 +201,11 @@ wait:
 		return err
 	}
 	return nil
+}
+
+// caughtUp says whether the inbox's first sweep ended and every chat it queued (or a
+// push woke since) was handed over.
+func caughtUp(ib *inbox.Inbox) bool {
+	at, _ := ib.LastSweep()
+	return !at.IsZero() && ib.Pending() == 0
 }
