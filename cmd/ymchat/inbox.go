@@ -170,8 +170,7 @@ wait:
 			continue
 		}
 		mu.Lock()
-		_, chats := ib.LastSweep()
-		if at, _ := ib.LastSweep(); at.IsZero() {
+		if at, chats := ib.LastSweep(); at.IsZero() {
 			prog.show("first sweep: listing the chats... %d events printed", printed)
 		} else {
 			prog.show("first sweep: %d chats listed, %d to read... %d events printed", chats, ib.Pending(), printed)

@@ -149,3 +149,13 @@ func TestInboxUsageErrors(t *testing.T) {
 	assert.Equal(t, 2, res.code)
 	assert.Empty(t, res.stdout)
 }
+
+func TestInboxProgressLeavesTheTerminalClean(t *testing.T) {
+	srv, vars := fake(t)
+	res := runCLI(t, vars, true, "inbox", "--once", "--base-url", srv.URL)
+	require.Equal(t, 0, res.code, res.stderr)
+	inboxLines(t, res.stdout) // stdout holds JSON lines only, whatever the terminal showed
+	if i := strings.LastIndex(res.stderr, "\r\033[K"); i >= 0 {
+		assert.Empty(t, res.stderr[i+len("\r\033[K"):], "the progress line is cleared at the end")
+	}
+}
