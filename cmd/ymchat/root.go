@@ -43,9 +43,9 @@ Several processes on the same token share the Market's limits (4 requests in
 flight, the hourly quotas) when each is given the same Redis with --redis URL
 or YM_REDIS_URL.
 
-Times in JSON output (--json, --jsonl, listen) are RFC 3339 in UTC, to the
-second (2026-11-22T09:00:00Z); tables and transcripts show Moscow time (MSK),
-the Market's own.
+Times in JSON output (--json, --jsonl, listen, inbox) are RFC 3339 in UTC, to
+the second (2026-11-22T09:00:00Z); tables and transcripts show Moscow time
+(MSK), the Market's own.
 
 Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,
 130 interrupted (Ctrl-C).`,
