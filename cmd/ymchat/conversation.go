@@ -106,11 +106,7 @@ func newMessageCommand(e *env, o *options) *cobra.Command {
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: completeChatID(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			chatID, err := parseID("CHAT_ID", args[0])
-			if err != nil {
-				return err
-			}
-			msgID, err := parseID("MESSAGE_ID", args[1])
+			chatID, msgID, err := parseMessageRef(args)
 			if err != nil {
 				return err
 			}

@@ -41,11 +41,7 @@ an attachment's URL comes from a customer, and the token must not follow it.`,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: completeChatID(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			chatID, err := parseID("CHAT_ID", args[0])
-			if err != nil {
-				return err
-			}
-			msgID, err := parseID("MESSAGE_ID", args[1])
+			chatID, msgID, err := parseMessageRef(args)
 			if err != nil {
 				return err
 			}

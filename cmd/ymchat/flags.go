@@ -27,6 +27,16 @@ func parseID(name, s string) (int64, error) {
 	return id, nil
 }
 
+// parseMessageRef reads the CHAT_ID MESSAGE_ID pair of the commands that name one
+// message.
+func parseMessageRef(args []string) (chatID, messageID int64, err error) {
+	if chatID, err = parseID("CHAT_ID", args[0]); err != nil {
+		return 0, 0, err
+	}
+	messageID, err = parseID("MESSAGE_ID", args[1])
+	return chatID, messageID, err
+}
+
 // idFlag defines a flag holding one id: help shows it as ID, with no default.
 func idFlag(fs *pflag.FlagSet, p *int64, name, usage string) {
 	fs.Var(idValue{p, "--" + name}, name, usage)
