@@ -285,6 +285,11 @@ func (c *Client) Quota(ctx context.Context, businessID int64, op Operation) (rl 
 	return rl, ok
 }
 
+// Clock returns the clock the client tells time and waits by: the system clock,
+// unless [WithClock] replaced it. Code built on the client (package inbox) waits by
+// it too, so that one injected clock makes every wait of a test instant.
+func (c *Client) Clock() Clock { return c.clock }
+
 // MarketTime is the Market's time now, as the Date header of the latest answer tells
 // (to the second, never ahead of the Market's clock); before any answer, the local
 // time. Quota windows are kept on this clock.

@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"context"
-	"time"
 
 	"github.com/ymchat/ymchat/chatclient"
 )
@@ -18,7 +17,7 @@ func (ib *Inbox) syncChat(ctx context.Context, chatID int64, j job) error {
 	st.ChatID = chatID
 	dirty := st.Dirty
 	if j.obs == nil && (j.wantChat || !st.Known) {
-		at := time.Now()
+		at := ib.cfg.clock.Now()
 		c, err := ib.client.GetChat(ctx, ib.business, chatID)
 		if err != nil {
 			return err
@@ -89,7 +88,7 @@ func (ib *Inbox) needsRead(st ChatState, obs *chatclient.Chat) bool {
 // Market reads "from messageIdFrom", which may include the cursor's own message, so
 // ids at or below the cursor are skipped.
 func (ib *Inbox) readHistory(ctx context.Context, st *ChatState, obs *chatclient.Chat, dirty uint64) error {
-	began := time.Now()
+	began := ib.cfg.clock.Now()
 	ib.reads.Add(1)
 	last := st.UpdatedAt
 	for m, err := range ib.client.Messages(ctx, ib.business, st.ChatID, st.LastMessageID) {
@@ -114,7 +113,7 @@ func (ib *Inbox) readHistory(ctx context.Context, st *ChatState, obs *chatclient
 	// When the read began on the Market's clock: its time now, as the Date of the
 	// answers just read tells (never ahead of it), less the time the read took. Taken
 	// before the first answer it would be the local clock, which may run ahead.
-	readAt := ib.client.MarketTime().Add(-time.Since(began))
+	readAt := ib.client.MarketTime().Add(-ib.cfg.clock.Now().Sub(began))
 	st.UpdatedAt, st.ReadAt, st.Clean = last, readAt, dirty
 	return ib.save(ctx, *st)
 }
@@ -130,6 +129,7 @@ func (ib *Inbox) emit(ctx context.Context, st *ChatState, e Event, advance func(
 	if err := ib.handle(ctx, e); err != nil {
 		return err
 	}
+	ib.events.Add(1)
 	advance(st)
 	return ib.save(ctx, *st)
 }

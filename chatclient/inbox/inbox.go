@@ -20,7 +20,8 @@ type Inbox struct {
 	cfg      config
 	q        *queue
 
-	reads   atomic.Int64 // getChatHistory reads so far
+	reads   atomic.Int64 // getChatHistory reads since the last sweep
+	events  atomic.Int64 // events the handler took
 	running atomic.Bool
 	mu      sync.Mutex
 	chats   int       // chats the last complete sweep listed
@@ -46,6 +47,9 @@ func New(client *chatclient.Client, businessID int64, store Store, handle Handle
 			return nil, err
 		}
 	}
+	if cfg.clock == nil {
+		cfg.clock = client.Clock()
+	}
 	return &Inbox{client: client, business: businessID, store: store, handle: handle, cfg: cfg, q: newQueue(cfg.backoff)}, nil
 }
 
@@ -55,15 +59,16 @@ func (ib *Inbox) BusinessID() int64 { return ib.business }
 // Run hands events over until ctx ends: it sweeps at once (which also picks up the
 // chats pushes marked before a restart), then as often as the quota share allows,
 // and handles the chats pushes wake in between. It returns ctx's error once every
-// handler call has returned, so the store may be closed then. Run once at a time.
+// handler call has returned, so the store may be closed then. Run once at a time, and
+// not beside [Inbox.Once].
 func (ib *Inbox) Run(ctx context.Context) error {
 	if !ib.running.CompareAndSwap(false, true) {
-		return errors.New("inbox: Run is running already")
+		return errors.New("inbox: Run or Once is running already")
 	}
 	defer ib.running.Store(false)
 	var wg sync.WaitGroup
 	for range ib.cfg.workers {
-		wg.Go(func() { ib.work(ctx) })
+		wg.Go(func() { ib.work(ctx, false) })
 	}
 	defer wg.Wait()
 	for {
@@ -76,12 +81,8 @@ func (ib *Inbox) Run(ctx context.Context) error {
 			ib.cfg.log.Warn("inbox: sweep failed", "business", ib.business, "err", err)
 			wait = min(wait, ib.cfg.maxBackoff)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := ib.cfg.clock.Sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
 }
@@ -96,23 +97,29 @@ func (ib *Inbox) sweepIfLeased(ctx context.Context) error {
 	return ib.Sweep(ctx)
 }
 
-// work handles the chats the queue hands out until ctx ends.
-func (ib *Inbox) work(ctx context.Context) {
+// work handles the chats the queue hands out until ctx ends or, when drain is set,
+// until the queue is empty.
+func (ib *Inbox) work(ctx context.Context, drain bool) {
 	for {
-		id, j, ok := ib.q.take(ctx)
+		id, j, ok := ib.q.take(ctx, drain)
 		if !ok {
 			return
 		}
-		release, err := ib.leaseChat(ctx, id)
-		if err == nil {
-			err = ib.syncChat(ctx, id, j)
-			release()
-		}
-		if err != nil && ctx.Err() == nil && !errors.Is(err, errLeased) {
-			ib.cfg.log.Warn("inbox: chat held back", "business", ib.business, "chat", id, "err", err)
-		}
-		ib.q.done(id, j, err)
+		ib.q.done(id, j, ib.handleChat(ctx, id, j))
 	}
+}
+
+// handleChat brings one chat up to date under its lease.
+func (ib *Inbox) handleChat(ctx context.Context, id int64, j job) error {
+	release, err := ib.leaseChat(ctx, id)
+	if err == nil {
+		err = ib.syncChat(ctx, id, j)
+		release()
+	}
+	if err != nil && ctx.Err() == nil && !errors.Is(err, errLeased) {
+		ib.cfg.log.Warn("inbox: chat held back", "business", ib.business, "chat", id, "err", err)
+	}
+	return err
 }
 
 // Pending returns how many chats wait to be handled or are being handled now.

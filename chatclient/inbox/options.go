@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/ymchat/ymchat/chatclient"
 )
 
 // Defaults of the options.
@@ -39,6 +41,7 @@ type config struct {
 	minBackoff, maxBackoff time.Duration
 	margin                 time.Duration
 	log                    *slog.Logger
+	clock                  chatclient.Clock // nil: the client's
 }
 
 func defaults() config {
@@ -101,6 +104,19 @@ func WithLogger(l *slog.Logger) Option {
 			return errors.New("inbox: logger must not be nil")
 		}
 		c.log = l
+		return nil
+	}
+}
+
+// WithClock sets the clock the inbox waits by between two sweeps and dates what it
+// sees by. Default: the client's ([chatclient.Client.Clock]). A test gives a clock
+// that moves on when the inbox waits, to run hours of sweeps in moments.
+func WithClock(c chatclient.Clock) Option {
+	return func(cfg *config) error {
+		if c == nil {
+			return errors.New("inbox: clock must not be nil")
+		}
+		cfg.clock = c
 		return nil
 	}
 }

@@ -16,6 +16,7 @@ func TestOptionsRefuseNonsense(t *testing.T) {
 		"no backoff":        WithBackoff(0, time.Second),
 		"longest too short": WithBackoff(time.Second, time.Millisecond),
 		"no logger":         WithLogger(nil),
+		"no clock":          WithClock(nil),
 	} {
 		c := defaults()
 		assert.Error(t, o(&c), name)

@@ -39,7 +39,7 @@ func (ib *Inbox) interval(ctx context.Context) time.Duration {
 		}
 		wait = max(wait, pace(ib.cfg.share, cost, limit))
 		if ok && rl.Remaining >= 0 && rl.Remaining < cost && !rl.ResetAt.IsZero() {
-			wait = max(wait, time.Until(rl.ResetAt))
+			wait = max(wait, rl.ResetAt.Sub(ib.cfg.clock.Now()))
 		}
 	}
 	return wait

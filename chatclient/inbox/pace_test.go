@@ -48,3 +48,55 @@ func TestIntervalFollowsTheLiveQuota(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+// stopClock hands each wait asked of it to the test and goes on only when the test
+// lets it, so a test sees exactly how long Run waited between sweeps.
+type stopClock struct {
+	*chattest.Clock
+	waits chan time.Duration
+	goOn  chan struct{}
+}
+
+func (c stopClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.waits <- d
+	select {
+	case <-c.goOn:
+		return c.Clock.Sleep(ctx, d)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func TestRunWaitsBetweenSweepsByTheInboxClock(t *testing.T) {
+	var chats []chattest.Chat
+	for i := 1; i <= 45; i++ {
+		chats = append(chats, chattest.Chat{ID: int64(i)})
+	}
+	clock := stopClock{Clock: chattest.NewClock(time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)), waits: make(chan time.Duration), goOn: make(chan struct{})}
+	srv := chattest.Start(t, chattest.WithClock(clock.Now), chattest.WithChat(7, chats...),
+		chattest.WithQuota("getChats", chattest.Quota{Limit: 100, Window: time.Hour}))
+	client, err := chatclient.New(chatclient.APIKey(srv.Token), chatclient.WithBaseURL(srv.URL), chatclient.WithClock(clock.Clock))
+	require.NoError(t, err)
+	ib, err := New(client, 7, NewMemoryStore(), func(context.Context, Event) error { return nil }, WithClock(clock))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ib.Run(ctx) }()
+	// 45 chats are 3 pages; a fifth of 100 an hour is 20 requests: a sweep every 9
+	// minutes, on the inbox's clock, which here moves on at once.
+	for range 2 {
+		assert.Equal(t, 9*time.Minute, <-clock.waits)
+		clock.goOn <- struct{}{}
+	}
+	<-clock.waits // the third sweep is done
+	assert.Equal(t, time.Date(2026, 12, 2, 9, 18, 0, 0, time.UTC), clock.Now(), "two waits passed")
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	getChats := 0
+	for _, r := range srv.Requests() {
+		if r.Operation == "getChats" {
+			getChats++
+		}
+	}
+	assert.Equal(t, 9, getChats, "three sweeps of three pages")
+}

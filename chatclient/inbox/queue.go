@@ -67,10 +67,16 @@ func (q *queue) signal() {
 }
 
 // take waits for a chat that is waiting, not held by another worker and past its
-// backoff, and hands it to the caller, who must call done.
-func (q *queue) take(ctx context.Context) (int64, job, bool) {
+// backoff, and hands it to the caller, who must call done. With drain it returns
+// false as soon as no chat waits: a chat another worker holds is that worker's to
+// finish, and it takes the chat again itself should it fail.
+func (q *queue) take(ctx context.Context, drain bool) (int64, job, bool) {
 	for {
 		q.mu.Lock()
+		if drain && len(q.order) == 0 {
+			q.mu.Unlock()
+			return 0, job{}, false
+		}
 		now := q.now()
 		var next time.Time
 		for i, id := range q.order {
@@ -122,6 +128,11 @@ func (q *queue) done(chatID int64, j job, err error) {
 	if err == nil {
 		delete(q.fails, chatID)
 		delete(q.due, chatID)
+		if len(q.pending)+len(q.running)+len(q.fails) == 0 {
+			// Go's maps never shrink: let go of what a first pass over a large
+			// business grew, so an idle inbox keeps nothing per chat.
+			q.order, q.pending, q.running, q.due = nil, map[int64]job{}, map[int64]bool{}, map[int64]time.Time{}
+		}
 	} else {
 		q.fails[chatID]++
 		q.due[chatID] = q.now().Add(q.backoff(q.fails[chatID]))

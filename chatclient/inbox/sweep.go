@@ -17,19 +17,15 @@ import (
 // sweep. It returns once the listing is done; [Inbox.Run]'s workers handle the
 // chats. Sweep itself takes no lease ([Leases]); the sweeps Run makes do.
 func (ib *Inbox) Sweep(ctx context.Context) error {
-	dirty, err := ib.store.Dirty(ctx, ib.business)
-	if err != nil {
+	if err := ib.queueDirty(ctx); err != nil {
 		return err
-	}
-	for _, id := range dirty {
-		ib.q.add(id, job{})
 	}
 	n := 0
 	for c, err := range ib.client.Chats(ctx, ib.business, chatclient.Filter{}) {
 		if err != nil {
 			return err
 		}
-		at := time.Now()
+		at := ib.cfg.clock.Now()
 		n++
 		st, err := ib.store.Load(ctx, ib.business, c.ID)
 		if err != nil {
@@ -40,8 +36,20 @@ func (ib *Inbox) Sweep(ctx context.Context) error {
 		}
 	}
 	ib.mu.Lock()
-	ib.chats, ib.swept = n, time.Now()
+	ib.chats, ib.swept = n, ib.cfg.clock.Now()
 	ib.mu.Unlock()
+	return nil
+}
+
+// queueDirty queues the chats pushes marked and nobody has read since.
+func (ib *Inbox) queueDirty(ctx context.Context) error {
+	dirty, err := ib.store.Dirty(ctx, ib.business)
+	if err != nil {
+		return err
+	}
+	for _, id := range dirty {
+		ib.q.add(id, job{})
+	}
 	return nil
 }
 
