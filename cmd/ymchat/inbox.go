@@ -22,13 +22,16 @@ type inboxFlags struct {
 	listen           string
 	receiver         receiverFlags
 	shutdownDeadline time.Duration
+	minInterval      time.Duration
+	share            float64
 }
 
 const inboxHelp = `Print every event of the business's chats as a JSON line on stdout: a new chat,
 each new message (stickers too), a status change, a dispute started or
 finished. It reads what pushes announce (--listen) and sweeps the chat list as
-often as a fifth of the hourly quotas allows, so a lost or never-sent push
-delays a message, never loses it. A line (here wrapped) looks like
+often as a fifth of the hourly quotas allows (--share), at most once a minute
+(--min-interval), so a lost or never-sent push delays a message, never loses
+it. A line (here wrapped) looks like
 
   {"kind":"NewMessage","businessId":100,"chatId":5000003,
    "message":{"messageId":1000321,"createdAt":"2026-11-22T09:00:00Z",
@@ -70,6 +73,8 @@ func newInboxCommand(e *env, o *options) *cobra.Command {
 	fl.BoolVar(&f.once, "once", false, "sweep once, print what is new and exit")
 	fl.Var(stringValue{&f.listen, "ADDR"}, "listen", "also take the Market's pushes on this address (HOST:PORT)")
 	fl.DurationVar(&f.shutdownDeadline, "shutdown-timeout", 15*time.Second, "on a signal, wait this long for pushes in flight")
+	intervalFlag(fl, &f.minInterval, "min-interval", inbox.DefaultMinInterval, "the shortest time between two sweeps of the chat list")
+	shareFlag(fl, &f.share, "share", inbox.DefaultShare, "the share of each hourly quota the sweeps may spend (above 0, at most 1)")
 	f.receiver.define(cmd)
 	cmd.MarkFlagsMutuallyExclusive("once", "listen")
 	return cmd
@@ -146,7 +151,8 @@ func runInbox(ctx context.Context, e *env, o *options, f *inboxFlags) error {
 		printed++
 		return lines.write(toInboxLine(ev))
 	}
-	ib, err := inbox.New(s.client, s.business, store, handle, inbox.WithLogger(logger))
+	ib, err := inbox.New(s.client, s.business, store, handle, inbox.WithLogger(logger),
+		inbox.WithMinInterval(f.minInterval), inbox.WithShare(f.share))
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ymchat/ymchat/chatclient/chattest"
 	"github.com/ymchat/ymchat/chatclient/notify"
 )
 
@@ -224,6 +225,59 @@ func TestInboxReceiverFlagsNeedListen(t *testing.T) {
 		{[]string{"--listen", "127.0.0.1:0", "--allow-ip", "10.0.0.0/33"}, `invalid --allow-ip "10.0.0.0/33"`},
 	} {
 		res := runCLI(t, vars, false, append([]string{"inbox", "--base-url", srv.URL}, tc.args...)...)
+		assert.Equal(t, 2, res.code, tc.args)
+		assert.Contains(t, res.stderr, tc.want, tc.args)
+		assert.Empty(t, res.stdout, tc.args)
+	}
+	assert.Empty(t, srv.Requests(), "refused before anything was sent")
+}
+
+func TestInboxSweepsAsOftenAsTheFlagsAllow(t *testing.T) {
+	// Quotas large enough that the share does not hold the sweeps back: with
+	// --min-interval 0 the next sweep follows at once, and finds a message no push
+	// announced (there is no --listen), where the default would wait a minute.
+	srv, vars := fake(t, chattest.WithQuota("getChatHistory", chattest.Quota{Limit: 100_000_000, Window: time.Hour}),
+		chattest.WithQuota("getChats", chattest.Quota{Limit: 100_000_000, Window: time.Hour}))
+	caughtUp := runCLI(t, vars, false, "inbox", "--once", "--base-url", srv.URL)
+	require.Equal(t, 0, caughtUp.code, caughtUp.stderr)
+	want := strings.Count(caughtUp.stdout, "\n")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdout, stderr := &syncBuf{}, &syncBuf{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"inbox", "--min-interval", "0", "--share", "1", "--base-url", srv.URL}, &env{
+			stdin: strings.NewReader(""), stdout: stdout, stderr: stderr,
+			getenv: func(k string) string { return vars[k] }, now: time.Now, isTerminal: func(any) bool { return false },
+		})
+	}()
+	require.Eventually(t, func() bool { return strings.Count(stdout.String(), "\n") >= want }, 10*time.Second, 5*time.Millisecond, "stdout: %s", stdout)
+	_, err := srv.CustomerWrites(100, 5000003, "Found by a sweep")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), `"text":"Found by a sweep"`) }, 10*time.Second, 5*time.Millisecond, "stdout: %s", stdout)
+
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, stderr)
+	case <-time.After(10 * time.Second):
+		t.Fatal("inbox did not stop")
+	}
+	assert.Equal(t, 1, strings.Count(stdout.String(), "Found by a sweep"), "printed once: %s", stdout)
+}
+
+func TestInboxPacingFlagsRefuseBadValues(t *testing.T) {
+	srv, vars := fake(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--share", "0"}, `invalid --share "0": must be a number above 0 and at most 1`},
+		{[]string{"--share", "1.5"}, `invalid --share "1.5": must be a number above 0 and at most 1`},
+		{[]string{"--min-interval", "-1m"}, `invalid --min-interval "-1m": must not be negative`},
+	} {
+		res := runCLI(t, vars, false, append([]string{"inbox", "--once", "--base-url", srv.URL}, tc.args...)...)
 		assert.Equal(t, 2, res.code, tc.args)
 		assert.Contains(t, res.stderr, tc.want, tc.args)
 		assert.Empty(t, res.stdout, tc.args)
