@@ -31,7 +31,7 @@ func (c *Client) admit(ctx context.Context, key QuotaKey, n int, held *Ticket) (
 		wait := a.Until.Sub(c.market.at(now))
 		if !c.canWait(ctx, now, wait) {
 			return Ticket{}, &RateLimitError{Operation: key.Operation, BusinessID: key.BusinessID, Limit: a.Limit, Remaining: 0,
-				Until: a.Until, RetryAfter: wait}
+				Until: a.Until, RetryAfter: wait, Window: documentedWindow}
 		}
 		info := RetryInfo{Operation: key.Operation, BusinessID: key.BusinessID, Attempt: n, Wait: wait, Reason: WaitQuotaPacing}
 		if a.Wake == nil {

@@ -158,6 +158,11 @@ type RateLimitError struct {
 	// again: measured on the Market's clock, so a local clock that is off does not
 	// matter.
 	RetryAfter time.Duration
+	// Window is the length of the quota's window: the one the Market's 420 states
+	// ("Hit rate limit of N requests per hour"), else the hour the Market documents for
+	// every quota, which is also all the client can tell when it sent no request. 0
+	// when the window is unknown: a 429 that reported no quota, only when to retry.
+	Window time.Duration
 	// Err is the Market's answer, or nil when the client knew the quota was spent
 	// and sent no request.
 	Err *APIError

@@ -238,5 +238,6 @@ func (c *Client) rateLimitError(cl *call, at attempt, wait time.Duration, last e
 		e.Until = rl.Until
 	}
 	errors.As(last, &e.Err)
+	e.Window = quotaWindow(e)
 	return e
 }

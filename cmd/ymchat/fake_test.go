@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -117,4 +118,46 @@ func TestFakeStateSurvivesARestart(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Contains(t, res.stdout, "Запомни меня", "the message written before the restart")
 	assert.Contains(t, stop(), "(its state restored from "+state+")")
+}
+
+func TestFakeVerboseLogsEachRequest(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuf
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"fake", "-v", "--addr", "127.0.0.1:0", "--token", "fake-tok"},
+			&env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" },
+				now: time.Now, isTerminal: func(any) bool { return false }})
+	}()
+	urlRE := regexp.MustCompile(`serves (http://127\.0\.0\.1:\d+)\n`)
+	require.Eventually(t, func() bool { return urlRE.MatchString(stderr.String()) }, 10*time.Second, 10*time.Millisecond, "no URL printed: %s", stderr.String())
+	url := urlRE.FindStringSubmatch(stderr.String())[1]
+
+	get := func(path, token string) int {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Api-Key", token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, 200, get("/v2/businesses/100/chat?chatId=5000003", "fake-tok"))
+	require.Equal(t, 403, get("/v2/businesses/100/chat?chatId=5000003", "wrong"))
+	require.Equal(t, 204, get("/_fake/health", ""))
+
+	cancel() // the log lines are all written once the fake has stopped
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, stderr.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("fake did not stop")
+	}
+	out := stderr.String()
+	line := `(?m)^\d\d:\d\d:\d\d GET `
+	assert.Regexp(t, line+`/v2/businesses/100/chat\?chatId=5000003 200 \d+(\.\d+)?m?s$`, out)
+	assert.Regexp(t, line+`/v2/businesses/100/chat\?chatId=5000003 403 \d+(\.\d+)?m?s$`, out)
+	assert.Regexp(t, line+`/_fake/health 204 \d+(\.\d+)?m?s$`, out, "the control endpoints too")
+	assert.Empty(t, stdout.String())
 }

@@ -104,6 +104,61 @@ func (v idsValue) Set(s string) error {
 
 func (idsValue) Type() string { return "IDs" }
 
+// shareFlag defines a flag holding a share of something: above 0, at most 1. A value
+// out of range is refused as it is typed, naming the flag.
+func shareFlag(fs *pflag.FlagSet, p *float64, name string, value float64, usage string) {
+	*p = value
+	fs.Var(shareValue{p, "--" + name}, name, usage)
+}
+
+// shareValue is the value of a shareFlag; name is the flag's, for errors.
+type shareValue struct {
+	p    *float64
+	name string
+}
+
+func (v shareValue) String() string { return strconv.FormatFloat(*v.p, 'g', -1, 64) }
+
+func (v shareValue) Set(s string) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || !(f > 0 && f <= 1) {
+		return usagef("invalid %s %q: must be a number above 0 and at most 1, such as 0.2", v.name, s)
+	}
+	*v.p = f
+	return nil
+}
+
+func (shareValue) Type() string { return "float" }
+
+// intervalFlag defines a flag holding a duration that is not negative. A negative
+// one is refused as it is typed, naming the flag.
+func intervalFlag(fs *pflag.FlagSet, p *time.Duration, name string, value time.Duration, usage string) {
+	*p = value
+	fs.Var(intervalValue{p, "--" + name}, name, usage)
+}
+
+// intervalValue is the value of an intervalFlag; name is the flag's, for errors.
+type intervalValue struct {
+	p    *time.Duration
+	name string
+}
+
+func (v intervalValue) String() string { return v.p.String() }
+
+func (v intervalValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return usagef("invalid %s %q: must be a duration such as 30s or 5m", v.name, s)
+	case d < 0:
+		return usagef("invalid %s %q: must not be negative", v.name, s)
+	}
+	*v.p = d
+	return nil
+}
+
+func (intervalValue) Type() string { return "duration" }
+
 // flagError makes an error in the flags a usage error. A value that explains itself
 // (an id's usage error) is told as it is, without pflag's "invalid argument ... for
 // flag" around it, so that an id reads the same as a flag or as an argument.

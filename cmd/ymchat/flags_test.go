@@ -1,11 +1,14 @@
 package main
 
 import (
+	"io"
 	"math"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -119,4 +122,35 @@ func TestCompletionNamesRealValues(t *testing.T) {
 	assert.ElementsMatch(t, []string{"CHAT", "ARBITRAGE"}, complete("chats", "--type", ""))
 	assert.Contains(t, complete("chats", "--context-type", ""), "RETURN")
 	assert.Equal(t, []string{"updated", "-updated"}, complete("chats", "--sort", ""))
+}
+
+func TestShareAndIntervalFlagsRefuseBadValuesNamingTheFlag(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var share float64
+	var every time.Duration
+	shareFlag(fs, &share, "share", 0.2, "")
+	intervalFlag(fs, &every, "min-interval", time.Minute, "")
+	assert.Equal(t, 0.2, share, "the default")
+	assert.Equal(t, time.Minute, every, "the default")
+	assert.Equal(t, "0.2", fs.Lookup("share").DefValue)
+	assert.Equal(t, "1m0s", fs.Lookup("min-interval").DefValue)
+
+	for s, want := range map[string]float64{"1": 1, "0.05": 0.05, " 0.5 ": 0.5} {
+		require.NoError(t, fs.Set("share", s), s)
+		assert.Equal(t, want, share, s)
+	}
+	for _, s := range []string{"0", "-0.1", "1.01", "x", "", "NaN", "Inf"} {
+		err := flagError(fs.Parse([]string{"--share", s}))
+		require.Error(t, err, s)
+		assert.Equal(t, "invalid --share "+strconv.Quote(s)+": must be a number above 0 and at most 1, such as 0.2", err.Error())
+	}
+	for s, want := range map[string]time.Duration{"0": 0, "30s": 30 * time.Second, "2h": 2 * time.Hour} {
+		require.NoError(t, fs.Set("min-interval", s), s)
+		assert.Equal(t, want, every, s)
+	}
+	err := flagError(fs.Parse([]string{"--min-interval", "-1s"}))
+	assert.EqualError(t, err, `invalid --min-interval "-1s": must not be negative`)
+	err = flagError(fs.Parse([]string{"--min-interval=5"}))
+	assert.EqualError(t, err, `invalid --min-interval "5": must be a duration such as 30s or 5m`)
 }

@@ -20,14 +20,18 @@ type inboxFlags struct {
 	state            string
 	once             bool
 	listen           string
+	receiver         receiverFlags
 	shutdownDeadline time.Duration
+	minInterval      time.Duration
+	share            float64
 }
 
 const inboxHelp = `Print every event of the business's chats as a JSON line on stdout: a new chat,
 each new message (stickers too), a status change, a dispute started or
 finished. It reads what pushes announce (--listen) and sweeps the chat list as
-often as a fifth of the hourly quotas allows, so a lost or never-sent push
-delays a message, never loses it. A line (here wrapped) looks like
+often as a fifth of the hourly quotas allows (--share), at most once a minute
+(--min-interval), so a lost or never-sent push delays a message, never loses
+it. A line (here wrapped) looks like
 
   {"kind":"NewMessage","businessId":100,"chatId":5000003,
    "message":{"messageId":1000321,"createdAt":"2026-11-22T09:00:00Z",
@@ -43,6 +47,10 @@ Where it keeps its place (the last event printed of each chat):
   * --state FILE: in a file, so a restart prints only what is new;
   * --redis URL (or YM_REDIS_URL): in Redis, shared by a fleet of processes,
     each chat handled by one of them at a time.
+
+--listen ADDR takes the Market's pushes as "ymchat listen" does, with its
+--allow-ip, --market-only, --trusted-proxy, --tls-cert and --tls-key (see
+"ymchat listen --help" for serving it to the Market); they need --listen.
 
 --once sweeps once, prints what is new and exits 0 (for cron). --timeout
 applies to --once only. SIGINT or SIGTERM stops it: it exits 0 once the first
@@ -65,8 +73,24 @@ func newInboxCommand(e *env, o *options) *cobra.Command {
 	fl.BoolVar(&f.once, "once", false, "sweep once, print what is new and exit")
 	fl.Var(stringValue{&f.listen, "ADDR"}, "listen", "also take the Market's pushes on this address (HOST:PORT)")
 	fl.DurationVar(&f.shutdownDeadline, "shutdown-timeout", 15*time.Second, "on a signal, wait this long for pushes in flight")
+	intervalFlag(fl, &f.minInterval, "min-interval", inbox.DefaultMinInterval, "the shortest time between two sweeps of the chat list")
+	shareFlag(fl, &f.share, "share", inbox.DefaultShare, "the share of each hourly quota the sweeps may spend (above 0, at most 1)")
+	f.receiver.define(cmd)
 	cmd.MarkFlagsMutuallyExclusive("once", "listen")
 	return cmd
+}
+
+// inboxReceiver makes the receiver of --listen. Its flags mean nothing without
+// --listen: they are refused rather than ignored, so that nobody believes a receiver
+// is guarded that does not run.
+func inboxReceiver(f *inboxFlags) (receiver, error) {
+	if f.listen == "" {
+		if flag := f.receiver.given(); flag != "" {
+			return receiver{}, usagef("%s needs --listen ADDR: without it inbox takes no pushes", flag)
+		}
+		return receiver{}, nil
+	}
+	return f.receiver.build()
 }
 
 // inboxStore opens the store the flags pick, and returns what to close after.
@@ -93,6 +117,10 @@ func inboxStore(o *options, f *inboxFlags) (inbox.Store, func(), error) {
 }
 
 func runInbox(ctx context.Context, e *env, o *options, f *inboxFlags) error {
+	rcv, err := inboxReceiver(f)
+	if err != nil {
+		return err
+	}
 	store, closeStore, err := inboxStore(o, f)
 	if err != nil {
 		return err
@@ -123,7 +151,8 @@ func runInbox(ctx context.Context, e *env, o *options, f *inboxFlags) error {
 		printed++
 		return lines.write(toInboxLine(ev))
 	}
-	ib, err := inbox.New(s.client, s.business, store, handle, inbox.WithLogger(logger))
+	ib, err := inbox.New(s.client, s.business, store, handle, inbox.WithLogger(logger),
+		inbox.WithMinInterval(f.minInterval), inbox.WithShare(f.share))
 	if err != nil {
 		return err
 	}
@@ -134,13 +163,15 @@ func runInbox(ctx context.Context, e *env, o *options, f *inboxFlags) error {
 	go func() { ran <- ib.Run(runCtx) }()
 	served := make(chan error, 1)
 	if f.listen != "" {
-		h, err := notify.NewHandler(append(inbox.NotifyOptions(ib), notify.WithLogger(logger))...)
+		h, err := notify.NewHandler(append(append(inbox.NotifyOptions(ib), rcv.options...), notify.WithLogger(logger))...)
 		if err != nil {
 			stop()
 			<-ran
 			return err
 		}
-		go func() { served <- serveHTTP(runCtx, e, logger, f.listen, nil, h, f.shutdownDeadline, nil) }()
+		go func() {
+			served <- serveHTTP(runCtx, e, logger, f.listen, rcv.tls, h, f.shutdownDeadline, rcv.started(logger))
+		}()
 	}
 
 	tick := time.NewTicker(100 * time.Millisecond)

@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,6 +15,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ymchat/ymchat/chatclient/chattest"
+	"github.com/ymchat/ymchat/chatclient/notify"
 )
 
 // inboxLines parses inbox's stdout, one event a line.
@@ -158,4 +165,122 @@ func TestInboxProgressLeavesTheTerminalClean(t *testing.T) {
 	if i := strings.LastIndex(res.stderr, "\r\033[K"); i >= 0 {
 		assert.Empty(t, res.stderr[i+len("\r\033[K"):], "the progress line is cleared at the end")
 	}
+}
+
+func TestInboxListenGuardsItsReceiver(t *testing.T) {
+	ping := notify.Ping{Time: time.Date(2026, 11, 22, 12, 0, 0, 0, msk)}
+	t.Run("a caller outside the allowed network is refused", func(t *testing.T) {
+		srv, vars := fake(t)
+		url, _, stderr, stop := serving(t, vars, "inbox", "--listen", "127.0.0.1:0", "--base-url", srv.URL, "--allow-ip", "10.0.0.0/8")
+		assert.Equal(t, 403, post(t, url+"/notification", ping), "127.0.0.1 is not in 10.0.0.0/8")
+		stop()
+		assert.NotContains(t, stderr.String(), "accepting notifications from any address")
+	})
+	t.Run("an allowed caller is answered", func(t *testing.T) {
+		srv, vars := fake(t)
+		url, _, _, stop := serving(t, vars, "inbox", "--listen", "127.0.0.1:0", "--base-url", srv.URL, "--allow-ip", "10.0.0.0/8,127.0.0.1")
+		assert.Equal(t, 200, post(t, url+"/notification", ping))
+		stop()
+	})
+	t.Run("anyone, with a warning, when nothing is allowed", func(t *testing.T) {
+		srv, vars := fake(t)
+		url, _, stderr, stop := serving(t, vars, "inbox", "--listen", "127.0.0.1:0", "--base-url", srv.URL)
+		assert.Equal(t, 200, post(t, url+"/notification", ping))
+		stop()
+		assert.Contains(t, stderr.String(), "accepting notifications from any address; see --allow-ip market")
+	})
+}
+
+func TestInboxListenServesHTTPS(t *testing.T) {
+	srv, vars := fake(t)
+	cert, key := selfSigned(t)
+	url, _, _, stop := serving(t, vars, "inbox", "--listen", "127.0.0.1:0", "--base-url", srv.URL, "--tls-cert", cert, "--tls-key", key)
+	require.True(t, strings.HasPrefix(url, "https://"), url)
+
+	pem, err := os.ReadFile(cert)
+	require.NoError(t, err)
+	roots := x509.NewCertPool()
+	require.True(t, roots.AppendCertsFromPEM(pem))
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	resp, err := client.Post(url+"/notification", "application/json", strings.NewReader(`{"notificationType":"PING","time":"2026-11-22T09:00:00Z"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	stop()
+}
+
+func TestInboxReceiverFlagsNeedListen(t *testing.T) {
+	srv, vars := fake(t)
+	cert, key := selfSigned(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tls-cert", cert, "--tls-key", key}, "ymchat: --tls-cert needs --listen ADDR"},
+		{[]string{"--once", "--tls-cert", cert, "--tls-key", key}, "ymchat: --tls-cert needs --listen ADDR"},
+		{[]string{"--once", "--allow-ip", "market"}, "ymchat: --allow-ip needs --listen ADDR"},
+		{[]string{"--market-only"}, "ymchat: --market-only needs --listen ADDR"},
+		{[]string{"--trusted-proxy", "127.0.0.1"}, "ymchat: --trusted-proxy needs --listen ADDR"},
+		{[]string{"--tls-cert", cert}, "missing [tls-key]"},
+		{[]string{"--listen", "127.0.0.1:0", "--allow-ip", "10.0.0.0/33"}, `invalid --allow-ip "10.0.0.0/33"`},
+	} {
+		res := runCLI(t, vars, false, append([]string{"inbox", "--base-url", srv.URL}, tc.args...)...)
+		assert.Equal(t, 2, res.code, tc.args)
+		assert.Contains(t, res.stderr, tc.want, tc.args)
+		assert.Empty(t, res.stdout, tc.args)
+	}
+	assert.Empty(t, srv.Requests(), "refused before anything was sent")
+}
+
+func TestInboxSweepsAsOftenAsTheFlagsAllow(t *testing.T) {
+	// Quotas large enough that the share does not hold the sweeps back: with
+	// --min-interval 0 the next sweep follows at once, and finds a message no push
+	// announced (there is no --listen), where the default would wait a minute.
+	srv, vars := fake(t, chattest.WithQuota("getChatHistory", chattest.Quota{Limit: 100_000_000, Window: time.Hour}),
+		chattest.WithQuota("getChats", chattest.Quota{Limit: 100_000_000, Window: time.Hour}))
+	caughtUp := runCLI(t, vars, false, "inbox", "--once", "--base-url", srv.URL)
+	require.Equal(t, 0, caughtUp.code, caughtUp.stderr)
+	want := strings.Count(caughtUp.stdout, "\n")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdout, stderr := &syncBuf{}, &syncBuf{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"inbox", "--min-interval", "0", "--share", "1", "--base-url", srv.URL}, &env{
+			stdin: strings.NewReader(""), stdout: stdout, stderr: stderr,
+			getenv: func(k string) string { return vars[k] }, now: time.Now, isTerminal: func(any) bool { return false },
+		})
+	}()
+	require.Eventually(t, func() bool { return strings.Count(stdout.String(), "\n") >= want }, 10*time.Second, 5*time.Millisecond, "stdout: %s", stdout)
+	_, err := srv.CustomerWrites(100, 5000003, "Found by a sweep")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), `"text":"Found by a sweep"`) }, 10*time.Second, 5*time.Millisecond, "stdout: %s", stdout)
+
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, stderr)
+	case <-time.After(10 * time.Second):
+		t.Fatal("inbox did not stop")
+	}
+	assert.Equal(t, 1, strings.Count(stdout.String(), "Found by a sweep"), "printed once: %s", stdout)
+}
+
+func TestInboxPacingFlagsRefuseBadValues(t *testing.T) {
+	srv, vars := fake(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--share", "0"}, `invalid --share "0": must be a number above 0 and at most 1`},
+		{[]string{"--share", "1.5"}, `invalid --share "1.5": must be a number above 0 and at most 1`},
+		{[]string{"--min-interval", "-1m"}, `invalid --min-interval "-1m": must not be negative`},
+	} {
+		res := runCLI(t, vars, false, append([]string{"inbox", "--once", "--base-url", srv.URL}, tc.args...)...)
+		assert.Equal(t, 2, res.code, tc.args)
+		assert.Contains(t, res.stderr, tc.want, tc.args)
+		assert.Empty(t, res.stdout, tc.args)
+	}
+	assert.Empty(t, srv.Requests(), "refused before anything was sent")
 }

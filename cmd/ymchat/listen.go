@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"log/slog"
-	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,9 +12,7 @@ import (
 
 type listenFlags struct {
 	addr             string
-	allow, trusted   []string
-	marketOnly       bool
-	tlsCert, tlsKey  string
+	receiver         receiverFlags
 	dedup            int
 	shutdownDeadline time.Duration
 }
@@ -66,52 +61,17 @@ func newListenCommand(e *env) *cobra.Command {
 	})
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT; port 0 picks a free one)")
-	fl.StringSliceVar(&f.allow, "allow-ip", nil, `accept only callers in these networks (CIDR or address; "market": the Market's)`)
-	fl.BoolVar(&f.marketOnly, "market-only", false, "accept only the Market's networks (same as --allow-ip market)")
-	fl.StringSliceVar(&f.trusted, "trusted-proxy", nil, "reverse proxies (CIDR or address) whose X-Forwarded-For is believed")
-	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate chain (PEM); needs --tls-key")
-	fl.StringVar(&f.tlsKey, "tls-key", "", "the private key (PEM) for --tls-cert")
 	fl.IntVar(&f.dedup, "dedup", 10_000, "remember this many notifications to print repeats once (0: off)")
 	fl.DurationVar(&f.shutdownDeadline, "shutdown-timeout", 15*time.Second, "on a signal, wait this long for notifications in flight")
-	cmd.MarkFlagsRequiredTogether("tls-cert", "tls-key")
+	f.receiver.define(cmd)
 	return cmd
-}
-
-// prefixes parses CIDRs or bare addresses; "market" (when allowed) stands for
-// notify.MarketNetworks.
-func prefixes(flag string, values []string, market bool) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, v := range values {
-		v = strings.TrimSpace(v)
-		if market && strings.EqualFold(v, "market") {
-			out = append(out, notify.MarketNetworks...)
-			continue
-		}
-		if p, err := netip.ParsePrefix(v); err == nil {
-			out = append(out, p)
-			continue
-		}
-		a, err := netip.ParseAddr(v)
-		if err != nil {
-			return nil, usagef("invalid %s %q: want a CIDR such as 10.0.0.0/8 or an address", flag, v)
-		}
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
-	}
-	return out, nil
 }
 
 func listen(ctx context.Context, e *env, f *listenFlags) error {
 	if f.dedup < 0 {
 		return usagef("invalid --dedup %d: must not be negative", f.dedup)
 	}
-	allowed, err := prefixes("--allow-ip", f.allow, true)
-	if err != nil {
-		return err
-	}
-	if f.marketOnly {
-		allowed = append(allowed, notify.MarketNetworks...)
-	}
-	trusted, err := prefixes("--trusted-proxy", f.trusted, false)
+	rcv, err := f.receiver.build()
 	if err != nil {
 		return err
 	}
@@ -136,30 +96,12 @@ func listen(ctx context.Context, e *env, f *listenFlags) error {
 		notify.WithDedup(f.dedup),
 		notify.WithLogger(logger),
 	}
-	if len(allowed) > 0 {
-		opts = append(opts, notify.WithAllowedNetworks(allowed...))
-	}
-	if len(trusted) > 0 {
-		opts = append(opts, notify.WithTrustedProxies(trusted...))
-	}
-	h, err := notify.NewHandler(opts...)
+	h, err := notify.NewHandler(append(opts, rcv.options...)...)
 	if err != nil {
 		return usageError{err.Error()}
 	}
 
-	var tlsConfig *tls.Config
-	if f.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
-		if err != nil {
-			return usagef("--tls-cert/--tls-key: %v", err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
-	err = serveHTTP(ctx, e, logger, f.addr, tlsConfig, h, f.shutdownDeadline, func() {
-		if len(allowed) == 0 {
-			logger.Warn("accepting notifications from any address; see --allow-ip market")
-		}
-	})
+	err = serveHTTP(ctx, e, logger, f.addr, rcv.tls, h, f.shutdownDeadline, rcv.started(logger))
 	if err != nil {
 		return err
 	}

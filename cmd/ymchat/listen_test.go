@@ -20,17 +20,24 @@ import (
 // function that cancels it (as a signal would) and returns the exit code.
 func listening(t *testing.T, args ...string) (url string, stdout, stderr *syncBuf, stop func() int) {
 	t.Helper()
+	return serving(t, nil, append([]string{"listen", "--addr", "127.0.0.1:0"}, args...)...)
+}
+
+// serving runs a command that serves pushes (listen, inbox --listen) in-process with
+// the variables vars, and returns what listening does once it listens.
+func serving(t *testing.T, vars map[string]string, args ...string) (url string, stdout, stderr *syncBuf, stop func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	stdout, stderr = &syncBuf{}, &syncBuf{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, append([]string{"listen", "--addr", "127.0.0.1:0"}, args...), &env{
+		done <- run(ctx, args, &env{
 			stdin: strings.NewReader(""), stdout: stdout, stderr: stderr,
-			getenv: func(string) string { return "" }, now: time.Now, isTerminal: func(any) bool { return false },
+			getenv: func(k string) string { return vars[k] }, now: time.Now, isTerminal: func(any) bool { return false },
 		})
 	}()
-	re := regexp.MustCompile(`listening on (http://\S+)`)
-	require.Eventually(t, func() bool { return re.MatchString(stderr.String()) }, 5*time.Second, 5*time.Millisecond, "stderr: %s", stderr)
+	re := regexp.MustCompile(`listening on (https?://\S+)`)
+	require.Eventually(t, func() bool { return re.MatchString(stderr.String()) }, 10*time.Second, 5*time.Millisecond, "stderr: %s", stderr)
 	url = re.FindStringSubmatch(stderr.String())[1]
 	stopped := false
 	stop = func() int {
@@ -43,7 +50,7 @@ func listening(t *testing.T, args ...string) (url string, stdout, stderr *syncBu
 		case code := <-done:
 			return code
 		case <-time.After(10 * time.Second):
-			t.Fatal("listen did not stop")
+			t.Fatalf("%s did not stop", args[0])
 			return -1
 		}
 	}

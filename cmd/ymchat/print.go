@@ -579,8 +579,11 @@ func explain(err error) (string, failure) {
 		return fmt.Sprintf("invalid %s: %s (got %v)", flagName(ve.Field), ve.Rule, ve.Value), failedUsage
 	case errors.As(err, &rle):
 		quota := ""
-		if rle.Limit >= 0 {
-			quota = fmt.Sprintf(" (quota %d per %s)", rle.Limit, quotaWindow(rle))
+		switch {
+		case rle.Limit >= 0 && rle.Window > 0:
+			quota = fmt.Sprintf(" (quota %d per %s)", rle.Limit, windowName(rle.Window))
+		case rle.Limit >= 0:
+			quota = fmt.Sprintf(" (quota %d)", rle.Limit)
 		}
 		return fmt.Sprintf("rate limited until %s%s; retry later or raise --max-wait",
 			rle.Until.In(msk).Format("2006-01-02 15:04:05 MST"), quota), failedRateLimited
@@ -601,38 +604,26 @@ func explain(err error) (string, failure) {
 	return err.Error(), failedAPI
 }
 
-// windowInMessage finds the window in the Market's "Hit rate limit of N requests
-// per hour" (the fake writes a duration: "per 15s").
-var windowInMessage = regexp.MustCompile(`requests per (\S+?)[ ;,.]|requests per (\S+)$`)
-
-// quotaWindow says the window of a spent quota in its own unit: "hour", "15s". The
-// error carries no window, so it is read from the Market's message when there is
-// one; the Market's documented quotas are hourly, the default.
-func quotaWindow(rle *chatclient.RateLimitError) string {
-	if rle.Err == nil {
+// windowName says a quota's window in its own unit: "hour", "minute", "15s",
+// "1h30m".
+func windowName(w time.Duration) string {
+	switch w {
+	case time.Hour:
 		return "hour"
+	case time.Minute:
+		return "minute"
+	case time.Second:
+		return "second"
 	}
-	for _, d := range rle.Err.Errors {
-		m := windowInMessage.FindStringSubmatch(d.Message)
-		if m == nil {
-			continue
-		}
-		w := m[1] + m[2]
-		dur, err := time.ParseDuration(w)
-		if err != nil {
-			return w // "hour", "minute": the Market's words
-		}
-		switch dur {
-		case time.Hour:
-			return "hour"
-		case time.Minute:
-			return "minute"
-		case time.Second:
-			return "second"
-		}
-		return strings.TrimSuffix(strings.TrimSuffix(dur.String(), "0s"), "0m") // 1h30m0s → 1h30m
+	// Go writes 10m0s and 2h0m0s: drop the zero units after the last one that counts.
+	s := w.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
 	}
-	return "hour"
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // flagName maps "filter.statuses[1]" to "--status" and so on.

@@ -118,17 +118,35 @@ func TestQuotaWaitShownOnTheProgressLine(t *testing.T) {
 func TestRateLimitSaysTheQuotaInItsWindow(t *testing.T) {
 	until := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
-		msg, want string
+		window time.Duration
+		want   string
 	}{
-		{"Hit rate limit of 1 requests per 15s for getChats; resets at ...", "(quota 1 per 15s)"},
-		{"Hit rate limit of 1 requests per hour", "(quota 1 per hour)"},
-		{"Hit rate limit of 1 requests per 1m0s", "(quota 1 per minute)"},
-		{"", "(quota 1 per hour)"},
+		{15 * time.Second, "(quota 1 per 15s)"},
+		{20 * time.Second, "(quota 1 per 20s)"},
+		{time.Hour, "(quota 1 per hour)"},
+		{time.Minute, "(quota 1 per minute)"},
+		{10 * time.Minute, "(quota 1 per 10m)"},
+		{90 * time.Minute, "(quota 1 per 1h30m)"},
+		{2 * time.Hour, "(quota 1 per 2h)"},
+		{0, "(quota 1);"},
 	} {
-		err := &chatclient.RateLimitError{Operation: chatclient.OpGetChats, Limit: 1, Until: until,
-			Err: &chatclient.APIError{Errors: []chatclient.ErrorDetail{{Code: "LIMIT_EXCEEDED", Message: tc.msg}}}}
+		err := &chatclient.RateLimitError{Operation: chatclient.OpGetChats, Limit: 1, Until: until, Window: tc.window}
 		msg, failed := explain(err)
 		assert.Equal(t, failedRateLimited, failed)
-		assert.Contains(t, msg, tc.want, tc.msg)
+		assert.Contains(t, msg, tc.want, tc.window)
 	}
+}
+
+func TestRateLimitFromTheFakeSaysItsWindow(t *testing.T) {
+	// The fake's clock stands still, so that both calls fall in one 15s window.
+	at := time.Date(2026, 11, 22, 10, 0, 1, 0, time.UTC)
+	srv := chattest.NewServer(chattest.WithDefaultFixture(), chattest.WithToken(token), chattest.WithClock(func() time.Time { return at }),
+		chattest.WithQuota("getChat", chattest.Quota{Limit: 1, Window: 15 * time.Second}))
+	defer srv.Close()
+	vars := map[string]string{"YM_API_KEY": token, "YM_BUSINESS_ID": "100"}
+	args := []string{"chat", "get", "5000001", "--base-url", srv.URL, "--max-wait", "0"}
+	require.Equal(t, 0, runCLI(t, vars, false, args...).code)
+	res := runCLI(t, vars, false, args...)
+	assert.Equal(t, 3, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "rate limited until 2026-11-22 13:00:15 MSK (quota 1 per 15s); retry later or raise --max-wait")
 }
