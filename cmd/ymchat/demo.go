@@ -264,8 +264,8 @@ func demoInbox(ctx context.Context, say func(string, ...any), srv *chattest.Serv
 	defer os.RemoveAll(dir)
 	state := filepath.Join(dir, "inbox.db")
 	var events []inbox.Event
-	// runOnce runs an inbox on the store in state until it has handed over what its
-	// first sweep found, then stops it, as a process that is restarted would.
+	// runOnce makes one pass of an inbox on the store in state, as a process that is
+	// started, sweeps and stops would.
 	runOnce := func() error {
 		events = events[:0]
 		store, err := boltstore.Open(state)
@@ -280,26 +280,11 @@ func demoInbox(ctx context.Context, say func(string, ...any), srv *chattest.Serv
 		if err != nil {
 			return err
 		}
-		runCtx, stop := context.WithCancel(ctx)
-		defer stop()
-		ran := make(chan error, 1)
-		go func() { ran <- ib.Run(runCtx) }()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		bound := time.NewTimer(30 * time.Second)
-		defer bound.Stop()
-		for !caughtUp(ib) {
-			select {
-			case <-tick.C:
-			case <-bound.C:
-				return errors.New("demo: the inbox did not catch up")
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+		rep, err := ib.Once(ctx)
+		if err == nil && len(rep.HeldBack) > 0 {
+			err = fmt.Errorf("demo: the inbox held back %d chats", len(rep.HeldBack))
 		}
-		stop()
-		<-ran
-		return nil
+		return err
 	}
 	if err := runOnce(); err != nil {
 		return err

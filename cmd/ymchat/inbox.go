@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,9 +56,11 @@ Where it keeps its place (the last event printed of each chat):
 --allow-ip, --market-only, --trusted-proxy, --tls-cert and --tls-key (see
 "ymchat listen --help" for serving it to the Market); they need --listen.
 
---once sweeps once, prints what is new and exits 0 (for cron). --timeout
-applies to --once only. SIGINT or SIGTERM stops it: it exits 0 once the first
-sweep's events were printed, 130 if stopped before.`
+--once sweeps once, prints what is new and exits (for cron): 0 when every chat
+was printed in full, 1 when the sweep failed or a chat still failed after a few
+tries (the next run picks up where each chat stopped). --timeout applies to
+--once only. Without --once, SIGINT or SIGTERM stops it and it exits 0: what
+was not printed yet is printed by the next run.`
 
 func newInboxCommand(e *env, o *options) *cobra.Command {
 	f := &inboxFlags{}
@@ -131,30 +137,24 @@ func runInbox(ctx context.Context, e *env, o *options, f *inboxFlags) error {
 		return err
 	}
 	defer s.close()
-	if f.once {
-		var cancel context.CancelFunc
-		ctx, cancel = o.context(ctx)
-		defer cancel()
-	}
 
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	lines := newJSONLines(e.stdout)
-	// The progress line and the events may share a terminal: a line is printed
-	// only once the progress line is cleared, under the same lock.
-	var mu sync.Mutex
-	prog := &progress{w: e.stderr, on: e.isTerminal(e.stderr)}
-	printed := 0
-	handle := func(_ context.Context, ev inbox.Event) error {
-		mu.Lock()
-		defer mu.Unlock()
-		prog.clear()
-		printed++
-		return lines.write(toInboxLine(ev))
+	// --once says at the end which chats it held back and why: each failed try
+	// need not be a line of its own.
+	level := slog.LevelWarn
+	if f.once {
+		level = slog.LevelError
 	}
-	ib, err := inbox.New(s.client, s.business, store, handle, inbox.WithLogger(logger),
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	out := &inboxPrinter{lines: newJSONLines(e.stdout), prog: &progress{w: e.stderr, on: e.isTerminal(e.stderr)}}
+	ib, err := inbox.New(s.client, s.business, store, out.handle, inbox.WithLogger(logger),
 		inbox.WithMinInterval(f.minInterval), inbox.WithShare(f.share))
 	if err != nil {
 		return err
+	}
+	if f.once {
+		ctx, cancel := o.context(ctx)
+		defer cancel()
+		return inboxOnce(ctx, e, ib, out)
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -170,13 +170,13 @@ func runInbox(ctx context.Context, e *env, o *options, f *inboxFlags) error {
 			return err
 		}
 		go func() {
-			served <- serveHTTP(runCtx, e, logger, f.listen, rcv.tls, h, f.shutdownDeadline, rcv.started(logger))
+			served <- serveHTTP(runCtx, e, logger, "--listen", f.listen, rcv.tls, h, f.shutdownDeadline, rcv.started(logger))
 		}()
 	}
 
+	// The progress line runs until the first sweep is printed in full.
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	first := true
 	var serveErr error
 wait:
 	for {
@@ -186,56 +186,109 @@ wait:
 		case serveErr = <-served:
 			break wait
 		case <-tick.C:
-		}
-		if !first {
-			continue
-		}
-		if caughtUp(ib) {
-			first = false
-			mu.Lock()
-			prog.clear()
-			mu.Unlock()
-			if f.once {
-				break wait
+			if !out.caughtUp(ib) {
+				out.progress(ib)
 			}
-			continue
 		}
-		mu.Lock()
-		if at, chats := ib.LastSweep(); at.IsZero() {
-			prog.show("first sweep: listing the chats... %d events printed", printed)
-		} else {
-			prog.show("first sweep: %d chats listed, %d to read... %d events printed", chats, ib.Pending(), printed)
-		}
-		mu.Unlock()
 	}
 	stop()
 	err = <-ran
-	// Run has returned, so every handler has: whether the first sweep was printed
-	// in full is known now, whatever the ticker saw.
-	if first && caughtUp(ib) {
-		first = false
-	}
 	if f.listen != "" && serveErr == nil {
 		serveErr = <-served
 	}
-	mu.Lock()
-	prog.clear()
-	mu.Unlock()
+	out.clear()
 	switch {
 	case serveErr != nil:
 		return serveErr
-	case ctx.Err() != nil && first:
-		// Stopped before the first sweep was printed: some chats are behind.
-		return ctx.Err()
 	case err != nil && !errors.Is(err, context.Canceled):
 		return err
+	}
+	// A signal: what was not printed yet is printed by the next run, from the
+	// place each chat's cursor holds.
+	return nil
+}
+
+// inboxOnce makes one pass and says on stderr what it could not do.
+func inboxOnce(ctx context.Context, e *env, ib *inbox.Inbox, out *inboxPrinter) error {
+	passed := make(chan struct{})
+	var rep inbox.Report
+	var err error
+	go func() {
+		defer close(passed)
+		rep, err = ib.Once(ctx)
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for running := true; running; {
+		select {
+		case <-passed:
+			running = false
+		case <-tick.C:
+			out.progress(ib)
+		}
+	}
+	out.clear()
+	if !rep.Swept && err == nil {
+		fmt.Fprintf(e.stderr, "another process is sweeping business %d: printed only what pushes marked\n", ib.BusinessID())
+	}
+	if err != nil {
+		return err
+	}
+	if len(rep.HeldBack) > 0 {
+		ids := slices.Sorted(maps.Keys(rep.HeldBack))
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d of the chats could not be printed in full; the next run tries them again:", len(ids))
+		for _, id := range ids {
+			fmt.Fprintf(&b, "\n  chat %d: %v", id, rep.HeldBack[id])
+		}
+		return errors.New(b.String())
 	}
 	return nil
 }
 
+// inboxPrinter prints the inbox's events as JSON lines on stdout and a progress line
+// on stderr; they may share a terminal, so a line is printed only once the progress
+// line is cleared, under the same lock.
+type inboxPrinter struct {
+	mu      sync.Mutex
+	lines   *jsonLines
+	prog    *progress
+	printed int
+}
+
+// handle is the inbox's handler.
+func (p *inboxPrinter) handle(_ context.Context, ev inbox.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.prog.clear()
+	p.printed++
+	return p.lines.write(toInboxLine(ev))
+}
+
+// progress says how far the sweep is.
+func (p *inboxPrinter) progress(ib *inbox.Inbox) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if at, chats := ib.LastSweep(); at.IsZero() {
+		p.prog.show("sweep: listing the chats... %d events printed", p.printed)
+	} else {
+		p.prog.show("sweep: %d chats listed, %d to read... %d events printed", chats, ib.Pending(), p.printed)
+	}
+}
+
+func (p *inboxPrinter) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.prog.clear()
+}
+
 // caughtUp says whether the inbox's first sweep ended and every chat it queued (or a
-// push woke since) was handed over.
-func caughtUp(ib *inbox.Inbox) bool {
+// push woke since) was handed over; the progress line is cleared once it is.
+func (p *inboxPrinter) caughtUp(ib *inbox.Inbox) bool {
 	at, _ := ib.LastSweep()
-	return !at.IsZero() && ib.Pending() == 0
+	if at.IsZero() || ib.Pending() > 0 {
+		return false
+	}
+	p.clear()
+	return true
 }

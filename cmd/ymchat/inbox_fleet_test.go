@@ -308,6 +308,9 @@ func TestInboxFleet(t *testing.T) {
 			t.Fatalf("process %d did not stop on SIGINT", i)
 		}
 		codes[i] = p.cmd.ProcessState.ExitCode()
+		if i != victim {
+			assert.Equal(t, 0, codes[i], "process %d: a signal is a clean stop", i)
+		}
 	}
 
 	log.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -138,12 +139,61 @@ func TestInboxListenPrintsAPush(t *testing.T) {
 	assert.Equal(t, want+1, strings.Count(stdout.String(), "\n"), "the pushed message, once: %s", stdout)
 }
 
-func TestInboxStoppedBeforeCaughtUpExits130(t *testing.T) {
+func TestInboxOnceStoppedExits130(t *testing.T) {
 	srv, vars := fake(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	res := runIn(t, ctx, "", vars, false, "inbox", "--once", "--base-url", srv.URL)
-	assert.Equal(t, 130, res.code, res.stderr)
+	assert.Equal(t, 130, res.code, "a pass cut short did not print everything: %s", res.stderr)
+}
+
+func TestInboxStoppedBySignalExits0(t *testing.T) {
+	srv, vars := fake(t)
+	state := filepath.Join(t.TempDir(), "inbox.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res := runIn(t, ctx, "", vars, false, "inbox", "--state", state, "--base-url", srv.URL)
+	assert.Equal(t, 0, res.code, "the place is kept: the next run prints the rest: %s", res.stderr)
+	next := runCLI(t, vars, false, "inbox", "--once", "--state", state, "--base-url", srv.URL)
+	require.Equal(t, 0, next.code, next.stderr)
+	assert.Contains(t, next.stdout, `"chatId":5000003`, "the next run prints what the stopped one did not")
+}
+
+// refusingWriter fails every write that holds refuse, as a full disk or a closed
+// pipe would for those lines.
+type refusingWriter struct {
+	syncBuf
+	refuse string
+}
+
+func (w *refusingWriter) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), w.refuse) {
+		return 0, errors.New("no space left on device")
+	}
+	return w.syncBuf.Write(p)
+}
+
+func TestInboxOnceSaysWhichChatsItHeldBack(t *testing.T) {
+	srv, vars := fake(t)
+	state := filepath.Join(t.TempDir(), "inbox.db")
+	stdout, stderr := &refusingWriter{refuse: `"chatId":5000003,`}, &syncBuf{}
+	code := run(context.Background(), []string{"inbox", "--once", "--state", state, "--base-url", srv.URL}, &env{
+		stdin: strings.NewReader(""), stdout: stdout, stderr: stderr,
+		getenv: func(k string) string { return vars[k] }, now: time.Now, isTerminal: func(any) bool { return false },
+	})
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "1 of the chats could not be printed in full; the next run tries them again")
+	assert.Contains(t, stderr.String(), "chat 5000003: ")
+	assert.Contains(t, stderr.String(), "no space left on device")
+	assert.NotContains(t, stdout.String(), `"chatId":5000003,`)
+	assert.Contains(t, stdout.String(), `"chatId":5000004,`, "the other chats are printed")
+
+	next := runCLI(t, vars, false, "inbox", "--once", "--state", state, "--base-url", srv.URL)
+	require.Equal(t, 0, next.code, next.stderr)
+	for _, l := range inboxLines(t, next.stdout) {
+		assert.Equal(t, int64(5000003), l.ChatID, "the next run prints the held-back chat only")
+	}
+	assert.Contains(t, next.stdout, `"chatId":5000003,`)
 }
 
 func TestInboxUsageErrors(t *testing.T) {

@@ -101,7 +101,7 @@ func listen(ctx context.Context, e *env, f *listenFlags) error {
 		return usageError{err.Error()}
 	}
 
-	err = serveHTTP(ctx, e, logger, f.addr, rcv.tls, h, f.shutdownDeadline, rcv.started(logger))
+	err = serveHTTP(ctx, e, logger, "--addr", f.addr, rcv.tls, h, f.shutdownDeadline, rcv.started(logger))
 	if err != nil {
 		return err
 	}

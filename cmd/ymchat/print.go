@@ -57,18 +57,25 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// jsonLines writes values as JSON lines, a whole line at a time, from any goroutine.
+// jsonLines writes values as JSON lines, a whole line in one write, from any
+// goroutine. A write that fails fails that line only (a json.Encoder would keep the
+// error for every later line), so the inbox can hold back the one event and try again.
 type jsonLines struct {
-	mu  sync.Mutex
-	enc *json.Encoder
+	mu sync.Mutex
+	w  io.Writer
 }
 
-func newJSONLines(w io.Writer) *jsonLines { return &jsonLines{enc: json.NewEncoder(w)} }
+func newJSONLines(w io.Writer) *jsonLines { return &jsonLines{w: w} }
 
 func (j *jsonLines) write(v any) error {
+	line, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.enc.Encode(v)
+	_, err = j.w.Write(append(line, '\n'))
+	return err
 }
 
 // Chats.

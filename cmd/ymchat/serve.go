@@ -11,15 +11,15 @@ import (
 	"time"
 )
 
-// serveHTTP serves h on addr (HTTPS when tlsConfig is set) until ctx ends, then
+// serveHTTP serves h on addr, given with flag, (HTTPS when tlsConfig is set) until ctx ends, then
 // shuts down within deadline so that the requests in flight get their answer: the
 // Market retries a push that got none. started, if set, runs once the address is
 // bound and announced. listen and inbox --listen share it.
-func serveHTTP(ctx context.Context, e *env, logger *slog.Logger, addr string, tlsConfig *tls.Config,
+func serveHTTP(ctx context.Context, e *env, logger *slog.Logger, flag, addr string, tlsConfig *tls.Config,
 	h http.Handler, deadline time.Duration, started func()) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return usagef("--addr %s: %v", addr, err)
+		return usagef("%s %s: %v", flag, addr, err)
 	}
 	srv := &http.Server{
 		Handler:           h,
