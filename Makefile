@@ -72,6 +72,8 @@ bench:
 	$(BIN)/bench.test -test.run '^$$' -test.bench 'SendFile' -test.benchmem -test.benchtime 5x | tee -a bench.out
 	$(BIN)/bench.test -test.run '^$$' -test.bench 'Quota' -test.benchtime 1x | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'BenchmarkSendUnderFaults' -benchtime 1x ./chatclient | tee -a bench.out
+	$(GO) test -run '^$$' -bench 'CatchUp|SteadyState|StateBytes' -benchtime 1x ./chatclient/inbox | tee -a bench.out
+	$(GO) test -run '^$$' -bench 'PushToHandler' -benchtime 200x ./chatclient/inbox | tee -a bench.out
 	$(MAKE) --no-print-directory bench-fleet | tee -a bench.out
 	$(GO) run ./internal/bench/benchsummary -o BENCHMARKS.md < bench.out
 

@@ -245,4 +245,42 @@ func write(rep *report, header []string, cmdline string) {
 	g = rep.goal(dup == 0 && lost == 0 && silent == 0 && wrong == 0, "send under faults: %.0f duplicates, %.0f lost acks, %.0f silent losses, %.0f wrong settlements", dup, lost, silent, wrong)
 	fmt.Fprintf(w, "| %.0f | %.0f | %.0f (%.1f%%) | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |\n", sends, rep.get(sf, "nil"), maybe, 100*maybe/max(sends, 1),
 		rep.get(sf, "maybe-landed"), rep.get(sf, "failed"), dup, lost, silent, wrong, rep.get(sf, "gateway-504s"), g)
+
+	writeInbox(rep)
+}
+
+// writeInbox is the inbox's section: each figure against its floor from the same run.
+func writeInbox(rep *report) {
+	w := rep.w
+	fmt.Fprintf(w, "\n## 8. The inbox\n\nPackage inbox (`chatclient/inbox`) against chattest, each figure beside its floor from the same run.\n\n")
+
+	cu := "BenchmarkCatchUp"
+	gc, gh, floor, x := rep.get(cu, "getChats/op"), rep.get(cu, "getChatHistory/op"), rep.get(cu, "floor-calls/op"), rep.get(cu, "x-floor")
+	g := rep.goal(x <= 1.05, "catch-up: %.3f× the minimum calls (goal ≤ 1.05)", x)
+	fmt.Fprintf(w, "**Catching up after downtime** (`BenchmarkCatchUp`): 2,000 chats, 100 of which gained a sticker (no push) while the inbox was down; one `Inbox.Once`. The floor is the minimum any client pays: ⌈2000/20⌉ getChats and one history page per changed chat. Goal: ≤ 1.05× the floor.\n\n")
+	fmt.Fprintf(w, "| getChats | getChatHistory | floor (calls) | calls / floor | goal |\n|---|---|---|---|---|\n| %.0f | %.0f | %.0f | %.3f× | %s |\n\n", gc, gh, floor, x, g)
+
+	pt := "BenchmarkPushToHandler"
+	p50, p99, f50, f99 := rep.get(pt, "push-p50-ms"), rep.get(pt, "push-p99-ms"), rep.get(pt, "floor-p50-ms"), rep.get(pt, "floor-p99-ms")
+	g = rep.goal(p50 <= 1.10*f50 && p99 <= 1.25*f99, "push to handler: p50 %.2f ms against %.2f, p99 %.2f against %.2f", p50, f50, p99, f99)
+	fmt.Fprintf(w, "**A push reaching the handler** (`BenchmarkPushToHandler`, 200 pushes one after another): from posting a CHAT_MESSAGE_SENT to the inbox's receiver to the message reaching the handler, against a fake that takes 20 ms a request. The floor is one history read of the same chat by a plain client call: the least any client pays to learn what a push announced. Goal: within one history round trip of the push: the median ≤ 1.10× the floor's, the p99 ≤ 1.25×.\n\n")
+	fmt.Fprintf(w, "| | median | p99 |\n|---|---|---|\n| push → handler | %.2f ms | %.2f ms |\n| one history read (floor) | %.2f ms | %.2f ms |\n| ratio | %.3f× | %.3f× |\n\nGoal: %s.\n\n", p50, p99, f50, f99, p50/max(f50, 1e-9), p99/max(f99, 1e-9), g)
+
+	ss := "BenchmarkSteadyState"
+	sc, sh, share, pushes := rep.get(ss, "getChats-share"), rep.get(ss, "getChatHistory-share"), rep.get(ss, "share-goal"), rep.get(ss, "pushes")
+	g = rep.goal(sc <= share && sh <= share, "steady state: getChats %.3f, getChatHistory %.3f of the quota (share %.2f)", sc, sh, share)
+	fmt.Fprintf(w, "**Steady state with pushes working** (`BenchmarkSteadyState`): 2,000 chats for five hours of the fake's time (an injected clock), customers writing 600 messages an hour, each announced by a push; spending measured over the last three hours (a new store's catch-up settles in the first two). History reads include the pushes' own. Goal: each at most the configured share of its hourly quota.\n\n")
+	fmt.Fprintf(w, "| pushes | getChats / hourly quota | getChatHistory / hourly quota | configured share | goal |\n|---|---|---|---|---|\n| %.0f | %.3f | %.3f | %.2f | %s |\n\n", pushes, sc, sh, share, g)
+
+	fmt.Fprintf(w, "**Memory over 100,000 chats** (`BenchmarkStateBytesPerChat`): the heap an inbox with a `MemoryStore` keeps per chat after handing over every chat of a business (after a GC), and what a later sweep that finds nothing new allocates per chat. Goal: flat: at 100,000 chats no more per chat than at 10,000 (within 10%%).\n\n")
+	fmt.Fprintf(w, "| chats | kept per chat | allocated per chat by a sweep |\n|---|---|---|\n")
+	kept, swept := map[string]float64{}, map[string]float64{}
+	for _, n := range []string{"1000", "10000", "100000"} {
+		name := "BenchmarkStateBytesPerChat/chats=" + n
+		kept[n], swept[n] = rep.get(name, "kept-B/chat"), rep.get(name, "sweep-alloc-B/chat")
+		fmt.Fprintf(w, "| %s | %.0f B | %.0f B |\n", n, kept[n], swept[n])
+	}
+	g = rep.goal(kept["100000"] <= 1.10*kept["10000"] && swept["100000"] <= 1.10*swept["10000"],
+		"memory: kept %.0f B a chat at 100k against %.0f at 10k; a sweep allocates %.0f against %.0f", kept["100000"], kept["10000"], swept["100000"], swept["10000"])
+	fmt.Fprintf(w, "\nGoal: %s. (At 1,000 chats the fixed cost of the client and the inbox shows per chat.)\n", g)
 }
