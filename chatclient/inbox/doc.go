@@ -28,6 +28,9 @@
 //	http.Handle("/notification", h)
 //	go ib.Run(ctx)
 //
+// A job run from cron calls [Inbox.Once] instead: one sweep, every chat it finds
+// changed handed over, and a [Report] of what was done and what was held back.
+//
 // # Delivery
 //
 // Each chat has a durable cursor in the store: the id of the last message handed

@@ -57,3 +57,31 @@ func Example() {
 	// NewMessage 1 CUSTOMER Where is my order?
 	// NewMessage 1 CUSTOMER Hello?
 }
+
+// One pass from cron: a file-backed store keeps each chat's place between runs, so
+// the second pass hands over only what is new.
+func ExampleInbox_Once() {
+	waiting := chatclient.StatusWaitingForPartner
+	srv := chattest.NewServer(chattest.WithChat(7, chattest.Chat{ID: 1, Status: waiting}, chattest.Chat{ID: 2, Status: waiting}))
+	defer srv.Close()
+	client, _ := chatclient.New(chatclient.APIKey(srv.Token), chatclient.WithBaseURL(srv.URL))
+	store := inbox.NewMemoryStore() // boltstore.Open("inbox.db") in a real job
+
+	pass := func() {
+		ib, _ := inbox.New(client, 7, store, func(_ context.Context, e inbox.Event) error {
+			fmt.Println(" ", e.Kind, e.ChatID)
+			return nil
+		}, inbox.WithWorkers(1))
+		rep, err := ib.Once(context.Background())
+		fmt.Printf("swept %d chats, %d events, %d held back, err %v\n", rep.Chats, rep.Events, len(rep.HeldBack), err)
+	}
+	pass()
+	_, _ = srv.CustomerWrites(7, 2, "Hello?")
+	pass()
+	// Output:
+	//   ChatCreated 1
+	//   ChatCreated 2
+	// swept 2 chats, 2 events, 0 held back, err <nil>
+	//   NewMessage 2
+	// swept 2 chats, 1 events, 0 held back, err <nil>
+}
