@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,6 +63,13 @@ func runIn(t *testing.T, ctx context.Context, stdin string, vars map[string]stri
 	assert.NotContains(t, res.stdout, token, "the token never appears in output")
 	assert.NotContains(t, res.stderr, token, "the token never appears in output")
 	return res
+}
+
+// runWriting runs the CLI on the real clock with no terminal, writing to stdout and
+// stderr as they are: for commands that run until stopped, and writers that fail.
+func runWriting(ctx context.Context, stdout, stderr io.Writer, vars map[string]string, args ...string) int {
+	return run(ctx, args, &env{stdin: strings.NewReader(""), stdout: stdout, stderr: stderr,
+		getenv: func(k string) string { return vars[k] }, now: time.Now, isTerminal: func(any) bool { return false }})
 }
 
 func fake(t *testing.T, opts ...chattest.Option) (*chattest.Server, map[string]string) {

@@ -113,10 +113,7 @@ func TestInboxListenPrintsAPush(t *testing.T) {
 	stdout, stderr := &syncBuf{}, &syncBuf{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"inbox", "--listen", "127.0.0.1:0", "--base-url", srv.URL}, &env{
-			stdin: strings.NewReader(""), stdout: stdout, stderr: stderr,
-			getenv: func(k string) string { return vars[k] }, now: time.Now, isTerminal: func(any) bool { return false },
-		})
+		done <- runWriting(ctx, stdout, stderr, vars, "inbox", "--listen", "127.0.0.1:0", "--base-url", srv.URL)
 	}()
 	re := regexp.MustCompile(`listening on (http://\S+)`)
 	require.Eventually(t, func() bool { return re.MatchString(stderr.String()) }, 10*time.Second, 5*time.Millisecond, "stderr: %s", stderr)
@@ -177,10 +174,7 @@ func TestInboxOnceSaysWhichChatsItHeldBack(t *testing.T) {
 	srv, vars := fake(t)
 	state := filepath.Join(t.TempDir(), "inbox.db")
 	stdout, stderr := &refusingWriter{refuse: `"chatId":5000003,`}, &syncBuf{}
-	code := run(context.Background(), []string{"inbox", "--once", "--state", state, "--base-url", srv.URL}, &env{
-		stdin: strings.NewReader(""), stdout: stdout, stderr: stderr,
-		getenv: func(k string) string { return vars[k] }, now: time.Now, isTerminal: func(any) bool { return false },
-	})
+	code := runWriting(context.Background(), stdout, stderr, vars, "inbox", "--once", "--state", state, "--base-url", srv.URL)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr.String(), "1 of the chats could not be printed in full; the next run tries them again")
 	assert.Contains(t, stderr.String(), "chat 5000003: ")
@@ -297,10 +291,7 @@ func TestInboxSweepsAsOftenAsTheFlagsAllow(t *testing.T) {
 	stdout, stderr := &syncBuf{}, &syncBuf{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"inbox", "--min-interval", "0", "--share", "1", "--base-url", srv.URL}, &env{
-			stdin: strings.NewReader(""), stdout: stdout, stderr: stderr,
-			getenv: func(k string) string { return vars[k] }, now: time.Now, isTerminal: func(any) bool { return false },
-		})
+		done <- runWriting(ctx, stdout, stderr, vars, "inbox", "--min-interval", "0", "--share", "1", "--base-url", srv.URL)
 	}()
 	require.Eventually(t, func() bool { return strings.Count(stdout.String(), "\n") >= want }, 10*time.Second, 5*time.Millisecond, "stdout: %s", stdout)
 	_, err := srv.CustomerWrites(100, 5000003, "Found by a sweep")

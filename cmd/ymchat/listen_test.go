@@ -31,10 +31,7 @@ func serving(t *testing.T, vars map[string]string, args ...string) (url string, 
 	stdout, stderr = &syncBuf{}, &syncBuf{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, args, &env{
-			stdin: strings.NewReader(""), stdout: stdout, stderr: stderr,
-			getenv: func(k string) string { return vars[k] }, now: time.Now, isTerminal: func(any) bool { return false },
-		})
+		done <- runWriting(ctx, stdout, stderr, vars, args...)
 	}()
 	re := regexp.MustCompile(`listening on (https?://\S+)`)
 	require.Eventually(t, func() bool { return re.MatchString(stderr.String()) }, 10*time.Second, 5*time.Millisecond, "stderr: %s", stderr)
