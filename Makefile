@@ -89,8 +89,8 @@ progress = sh -c 'me=$$$$; ( s=0; while sleep 10 && kill -0 $$me 2>/dev/null; do
 
 ## demo: the library at work against the built-in fake Market (no account needed)
 demo:
-	@echo "Building ymchat (a cold first build compiles about 280 packages:"
-	@echo "about 3 minutes on 2 cores)..."
+	@echo "Building ymchat (a cold first build compiles about 270 packages:"
+	@echo "1 to 1.5 minutes on 2 idle cores, 2 to 3 on busy ones)..."
 	@$(call progress,compiling ymchat) $(GO) build -o $(BIN)/ymchat ./cmd/ymchat
 	@$(BIN)/ymchat demo
 

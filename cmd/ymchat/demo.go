@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,10 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
@@ -26,7 +28,7 @@ import (
 	"github.com/ymchat/ymchat/chatclient/redislimit"
 )
 
-func newDemoCommand(e *env) *cobra.Command {
+func newDemoCommand(e *env, o *options) *cobra.Command {
 	return sessionless(&cobra.Command{
 		Use:   "demo",
 		Short: "Walk through the library against a built-in fake Market (no account needed)",
@@ -37,18 +39,49 @@ a customer's message as a push notification and answer that, see a sticker (whic
 no push announces) reach an inbox through its sweep, see a server error
 absorbed and a spent hourly quota turned into an error (or waited out), and
 finally let two services send bursts at once: a naive hand-written client, then
-the library with separate limits, then sharing them through an embedded Redis.
+the library with separate limits, and, given a Redis with --redis URL (or
+YM_REDIS_URL), the library sharing them through it.
 
 Ctrl-C ends it with one line, "demo interrupted" (exit 130).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			err := runDemo(cmd.Context(), e)
+			if err := demoRedis(cmd, e, o); err != nil {
+				return err
+			}
+			err := runDemo(cmd.Context(), e, o.redisOpts)
 			if err != nil && cmd.Context().Err() != nil {
 				fmt.Fprintln(e.stderr, "demo interrupted")
 			}
 			return err
 		},
 	})
+}
+
+// demoRedis reads the Redis the demo shares limits through into o: --redis, else
+// YM_REDIS_URL. A profile's Redis is left alone, since the demo needs no config and
+// may put its keys only in a Redis the user names for it. The demo embeds no Redis:
+// one (miniredis, with its Lua VM) would be most of what the first build compiles
+// beyond the library and the CLI.
+func demoRedis(cmd *cobra.Command, e *env, o *options) error {
+	if f := cmd.Flags().Lookup("redis"); f != nil && f.Changed {
+		o.redisURL, o.redisFrom = f.Value.String(), "--redis"
+	} else if v := strings.TrimSpace(e.getenv("YM_REDIS_URL")); v != "" {
+		o.redisURL, o.redisFrom = v, "YM_REDIS_URL"
+	}
+	if err := o.parseRedis(); err != nil || o.redisOpts == nil {
+		return err
+	}
+	// A Redis that does not answer would leave each service on limits of its own,
+	// and the last step would show nothing shared: say so before the demo starts.
+	opts := *o.redisOpts
+	rdb := redis.NewClient(&opts)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("demo: %s: %w", o.redisSource(), err)
+	}
+	return nil
 }
 
 // Shipped-fixture facts of business 100 the demo relies on.
@@ -58,7 +91,9 @@ const (
 	demoWidth    = 80       // no line of the demo is wider
 )
 
-func runDemo(ctx context.Context, e *env) error {
+// runDemo walks through the library; with rdbOpts its last step also shares the
+// limits through that Redis.
+func runDemo(ctx context.Context, e *env, rdbOpts *redis.Options) error {
 	w := e.stdout
 	say := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 
@@ -175,7 +210,7 @@ func runDemo(ctx context.Context, e *env) error {
 		return err
 	}
 	say("")
-	if err := demoSharedLimits(ctx, e, say, srv, waiting); err != nil {
+	if err := demoSharedLimits(ctx, e, say, srv, waiting, rdbOpts); err != nil {
 		return err
 	}
 	say("")
@@ -372,43 +407,56 @@ func demoSpentQuota(ctx context.Context, say func(string, ...any), srv *chattest
 	return nil
 }
 
-// demoSharedLimits runs the same burst from two services three times: a naive
-// hand-written client, the library with limits of its own in each, and the library
-// sharing them through a Redis (an embedded miniredis).
-func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv *chattest.Server, chats []chatclient.Chat) error {
+// demoSharedLimits runs the same burst from two services: a naive hand-written
+// client, then the library with limits of its own in each, and, with rdbOpts, the
+// library sharing them through that Redis.
+func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv *chattest.Server, chats []chatclient.Chat, rdbOpts *redis.Options) error {
 	const requests = 48
 	say("9. Two services of the seller, one business: each sends %d %s calls", requests, chatclient.OpGetChat)
 	say("   at once. The Market serves 4 requests of a business at a time and")
-	say("   answers the others 420. Three runs on the same fake Market, one after")
+	if rdbOpts != nil {
+		say("   answers the others 420. Three runs on the same fake Market, one after")
+	} else {
+		say("   answers the others 420. Two runs on the same fake Market, one after")
+	}
 	say("   the other: a naive hand-written client (on a 420 it sleeps 1 s and")
 	say("   tries again, %d tries at most, no limit on requests in flight), then", naiveTries)
-	say("   the library in each service, then the library sharing limits in Redis.")
-
-	mr := miniredis.NewMiniRedis()
-	if err := mr.Start(); err != nil {
-		return err
+	if rdbOpts != nil {
+		say("   the library in each service, then the library sharing limits in Redis.")
+	} else {
+		say("   the library in each service.")
 	}
-	defer mr.Close()
+
+	// Each run's keys apart from a fleet's (redislimit.DefaultPrefix) and from
+	// another demo's, in a Redis that may be in use.
+	var tag [4]byte
+	_, _ = crand.Read(tag[:])
+	prefix := "ymchat:demo:" + hex.EncodeToString(tag[:]) + ":"
 	shared := func() (chatclient.Option, func(), error) {
 		// Each service has its own Redis client and Limiter, as two processes would.
-		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
-		// An embedded Redis on a busy machine may be slow: wait for it rather than
-		// fall back to limits of its own (the default op timeout is 200 ms).
-		lim, err := redislimit.New(rdb, redislimit.WithOpTimeout(5*time.Second), redislimit.WithLogger(slog.New(slog.NewTextHandler(
-			untilDone{ctx.Done(), e.stderr}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+		opts := *rdbOpts
+		rdb := redis.NewClient(&opts)
+		// A Redis on a busy machine may be slow: wait for it rather than fall back
+		// to limits of its own (the default op timeout is 200 ms).
+		lim, err := redislimit.New(rdb, redislimit.WithPrefix(prefix), redislimit.WithOpTimeout(5*time.Second),
+			redislimit.WithLogger(slog.New(slog.NewTextHandler(
+				untilDone{ctx.Done(), e.stderr}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 		if err != nil {
 			_ = rdb.Close()
 			return nil, nil, err
 		}
 		return chatclient.WithLimits(lim), func() { _ = lim.Close(); _ = rdb.Close() }, nil
 	}
-
-	var results [3]burstResult
+	runs := []bool{false}
+	if rdbOpts != nil {
+		runs = append(runs, true)
+	}
+	results := make([]burstResult, 1, 1+len(runs))
 	results[0] = burst(ctx, srv, []getChatFunc{naiveGetChat(srv), naiveGetChat(srv)}, requests, chats)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	for i, useRedis := range []bool{false, true} {
+	for _, useRedis := range runs {
 		var services []getChatFunc
 		for range 2 {
 			// More attempts than the default 5: unshared, a call may meet the parallel
@@ -430,17 +478,27 @@ func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv
 			}
 			services = append(services, libraryGetChat(c))
 		}
-		results[i+1] = burst(ctx, srv, services, requests, chats)
+		results = append(results, burst(ctx, srv, services, requests, chats))
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	say("")
-	row := func(name string, a, b, c int) { say("   %-28s %7d %9d %15d", name, a, b, c) }
-	say("   %-28s %7s %9s %15s", "", "naive", "library", "library+Redis")
-	row("refused 420 (parallel limit)", results[0].refused, results[1].refused, results[2].refused)
-	row("answered", results[0].answered, results[1].answered, results[2].answered)
-	row("failed", len(results[0].failed), len(results[1].failed), len(results[2].failed))
+	row := func(name string, count func(burstResult) int) {
+		line := fmt.Sprintf("   %-28s %7d %9d", name, count(results[0]), count(results[1]))
+		if len(results) > 2 {
+			line += fmt.Sprintf(" %15d", count(results[2]))
+		}
+		say("%s", line)
+	}
+	header := fmt.Sprintf("   %-28s %7s %9s", "", "naive", "library")
+	if len(results) > 2 {
+		header += fmt.Sprintf(" %15s", "library+Redis")
+	}
+	say("%s", header)
+	row("refused 420 (parallel limit)", func(r burstResult) int { return r.refused })
+	row("answered", func(r burstResult) int { return r.answered })
+	row("failed", func(r burstResult) int { return len(r.failed) })
 	say("")
 	say("   refused counts the Market's 420 answers; answered and failed count")
 	say("   calls (of %d). naive: all go at once, 4 get through, the rest sleep 1 s", 2*requests)
@@ -448,8 +506,12 @@ func demoSharedLimits(ctx context.Context, e *env, say func(string, ...any), srv
 	say("   library: each client keeps its own 4 in flight, so together they send")
 	say("   up to 8 at once, the Market refuses what is over 4, and the client")
 	say("   backs off (with jitter) and retries until each call is answered.")
-	say("   library+Redis: both take their 4 leases from the same Redis, so never")
-	say("   more than 4 are in flight and the Market has nothing to refuse.")
+	if rdbOpts != nil {
+		say("   library+Redis: both take their 4 leases from the same Redis, so never")
+		say("   more than 4 are in flight and the Market has nothing to refuse.")
+	} else {
+		say("   With a Redis they share the 4 and none is refused: ymchat demo --redis URL")
+	}
 	var failed []error // the library's: the naive client's are the story
 	for _, r := range results[1:] {
 		failed = append(failed, r.failed...)

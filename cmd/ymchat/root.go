@@ -61,7 +61,7 @@ Exit codes: 0 success, 1 API or network error, 2 usage error, 3 rate limited,
 	root.AddCommand(
 		newChatsCommand(e, o),
 		newChatCommand(e, o),
-		newDemoCommand(e),
+		newDemoCommand(e, o),
 		newListenCommand(e),
 		newInboxCommand(e, o),
 		newFakeCommand(e),
