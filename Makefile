@@ -81,11 +81,11 @@ bench:
 bench-check: bench
 	$(GO) run ./internal/bench/benchsummary -check < bench.out > /dev/null
 
-# progress runs a command and, while it runs, prints a line every 10 s, so that a cold
+# progress runs a command and, while it runs, prints a line every 5 s, so that a cold
 # build (minutes on 2 cores, with nothing else printed) never looks hung. The ticker
 # runs in the background and the command in the foreground, so Ctrl-C reaches the
 # command; the ticker stops with the shell (trap) or when the shell is gone.
-progress = sh -c 'me=$$$$; ( s=0; while sleep 10 && kill -0 $$me 2>/dev/null; do s=$$((s+10)); echo "  ... still working ($$s s): $(1)" >&2; done ) & t=$$!; trap "kill $$t 2>/dev/null" EXIT INT TERM; "$$@"' progress
+progress = sh -c 'me=$$$$; ( s=0; while sleep 5 && kill -0 $$me 2>/dev/null; do s=$$((s+5)); echo "  ... still working ($$s s): $(1)" >&2; done ) & t=$$!; trap "kill $$t 2>/dev/null" EXIT INT TERM; "$$@"' progress
 
 ## demo: the library at work against the built-in fake Market (no account needed)
 demo:
@@ -94,7 +94,7 @@ demo:
 	@$(call progress,compiling ymchat) $(GO) build -o $(BIN)/ymchat ./cmd/ymchat
 	@$(BIN)/ymchat demo
 
-## ci: everything CI checks (a line every 10 s while a step is quiet: cold builds take minutes)
+## ci: everything CI checks (a line every 5 s while it runs: cold builds take minutes)
 ci:
 	@$(call progress,make ci) $(MAKE) --no-print-directory check-generated lint test fuzz-short
 
