@@ -20,12 +20,14 @@ type Inbox struct {
 	cfg      config
 	q        *queue
 
-	reads   atomic.Int64 // getChatHistory reads since the last sweep
-	events  atomic.Int64 // events the handler took
-	running atomic.Bool
-	mu      sync.Mutex
-	chats   int       // chats the last complete sweep listed
-	swept   time.Time // when the last complete sweep ended
+	reads  atomic.Int64 // getChatHistory reads since the last sweep
+	events atomic.Int64 // events the handler took
+	// elsewhere is whether another process of a fleet held the sweep at the last try.
+	elsewhere atomic.Bool
+	running   atomic.Bool
+	mu        sync.Mutex
+	chats     int       // chats the last complete sweep listed
+	swept     time.Time // when the last complete sweep ended
 }
 
 // New returns an inbox for business that reads the Market with client, keeps its
@@ -90,12 +92,21 @@ func (ib *Inbox) Run(ctx context.Context) error {
 // sweepIfLeased sweeps unless another process of a fleet sweeps the business now.
 func (ib *Inbox) sweepIfLeased(ctx context.Context) error {
 	release, ok, err := ib.leaseSweep(ctx)
-	if err != nil || !ok {
+	if err != nil {
 		return err
+	}
+	ib.elsewhere.Store(!ok)
+	if !ok {
+		return nil
 	}
 	defer release()
 	return ib.Sweep(ctx)
 }
+
+// SweptElsewhere reports whether, at the last try, another process of a fleet was
+// sweeping the business, so that this one did not ([Inbox.LastSweep] then stays as
+// it was): that process's sweep is the safety net for both.
+func (ib *Inbox) SweptElsewhere() bool { return ib.elsewhere.Load() }
 
 // work handles the chats the queue hands out until ctx ends or, when drain is set,
 // until the queue is empty.

@@ -67,4 +67,7 @@ func TestAnotherProcessSweeping(t *testing.T) {
 	rec.waitFor(t, 10*time.Second, "the pushed chat", func() bool { return len(rec.events(2)) == 1 })
 	assert.Zero(t, requests(srv)["getChats"], "no sweep while another process sweeps")
 	assert.Empty(t, rec.events(1))
+	assert.True(t, ib.SweptElsewhere())
+	at, _ := ib.LastSweep()
+	assert.True(t, at.IsZero())
 }

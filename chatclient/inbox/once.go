@@ -24,9 +24,10 @@ type Report struct {
 	// Elsewhere is how many chats another process of a fleet was handling; it hands
 	// them over.
 	Elsewhere int
-	// HeldBack holds the chats that still failed after a few tries, each with its
-	// last error (the handler's or a read's). Their cursors did not move, so the next
-	// pass tries them again.
+	// HeldBack holds the chats that still failed after a few tries, or that the
+	// pass did not reach before ctx ended, each with its last error (the handler's,
+	// a read's, or ctx's). Each chat's cursor stops at the last event handed over,
+	// so the next pass goes on from there.
 	HeldBack map[int64]error
 }
 
@@ -44,6 +45,9 @@ func (ib *Inbox) Once(ctx context.Context) (Report, error) {
 	startEvents := ib.events.Load()
 	var rep Report
 	release, swept, err := ib.leaseSweep(ctx)
+	if err == nil {
+		ib.elsewhere.Store(!swept)
+	}
 	switch {
 	case err != nil:
 	case swept:
@@ -58,6 +62,7 @@ func (ib *Inbox) Once(ctx context.Context) (Report, error) {
 
 	var mu sync.Mutex
 	tries := map[int64]int{}
+	handled, elsewhere := map[int64]bool{}, map[int64]bool{}
 	rep.HeldBack = map[int64]error{}
 	var wg sync.WaitGroup
 	for range ib.cfg.workers {
@@ -72,10 +77,10 @@ func (ib *Inbox) Once(ctx context.Context) (Report, error) {
 				tries[id]++
 				switch {
 				case herr == nil:
-					rep.Handled++
+					handled[id] = true
 					delete(rep.HeldBack, id)
 				case errors.Is(herr, errLeased):
-					rep.Elsewhere++
+					elsewhere[id] = true
 					herr = nil // not ours to retry
 				case ctx.Err() != nil || tries[id] >= onceAttempts:
 					rep.HeldBack[id] = herr
@@ -87,6 +92,13 @@ func (ib *Inbox) Once(ctx context.Context) (Report, error) {
 		})
 	}
 	wg.Wait()
+	// Chats still queued are those ctx cut off.
+	for _, id := range ib.q.clear() {
+		if _, ok := rep.HeldBack[id]; !ok {
+			rep.HeldBack[id] = ctx.Err()
+		}
+	}
+	rep.Handled, rep.Elsewhere = len(handled), len(elsewhere)
 	rep.Events = int(ib.events.Load() - startEvents)
 	if err == nil {
 		err = ctx.Err()

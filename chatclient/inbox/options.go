@@ -109,8 +109,12 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithClock sets the clock the inbox waits by between two sweeps and dates what it
-// sees by. Default: the client's ([chatclient.Client.Clock]). A test gives a clock
-// that moves on when the inbox waits, to run hours of sweeps in moments.
+// sees by. Default: the client's ([chatclient.Client.Clock]). It must tell the same
+// time as the client's clock, on which the client reports quota resets. A test gives
+// a clock that moves on when the inbox waits, to run hours of sweeps in moments; note
+// that a client built on such a clock (chattest.Clock, whose Sleep returns at once)
+// makes [Inbox.Run] sweep back to back unless the inbox is given a clock of its own.
+// The backoff of a failing chat is always on the system clock.
 func WithClock(c chatclient.Clock) Option {
 	return func(cfg *config) error {
 		if c == nil {

@@ -19,9 +19,10 @@ var documentedLimit = map[chatclient.Operation]int64{
 
 // interval is how long to wait before the next sweep: long enough that sweeps spend
 // at most the configured share of the getChats quota (a page per 20 chats), and that
-// the history reads they cause (as many as the last sweep's) stay within the share of
-// the getChatHistory quota; never shorter than the minimum interval; and, when the
-// live quota has less left than a sweep needs, until it resets.
+// the history reads they cause (as many as since the last sweep) stay within the share
+// of the getChatHistory quota, but at most an hour for those; never shorter than the
+// minimum interval; and, when the live quota has less left than a sweep needs, until
+// it resets.
 func (ib *Inbox) interval(ctx context.Context) time.Duration {
 	ib.mu.Lock()
 	chats := ib.chats
@@ -37,7 +38,15 @@ func (ib *Inbox) interval(ctx context.Context) time.Duration {
 		if ok && rl.Limit > 0 {
 			limit = rl.Limit
 		}
-		wait = max(wait, pace(ib.cfg.share, cost, limit))
+		p := pace(ib.cfg.share, cost, limit)
+		if op == chatclient.OpGetChatHistory {
+			// The reads are the last period's, a guess at the next sweep's: after
+			// the first pass over a large business (a read per chat) it would put
+			// the next sweep days away. Reads spent are behind us once the hourly
+			// quota renews, so they never hold the sweeps back longer than that.
+			p = min(p, quotaWindow)
+		}
+		wait = max(wait, p)
 		if ok && rl.Remaining >= 0 && rl.Remaining < cost && !rl.ResetAt.IsZero() {
 			wait = max(wait, rl.ResetAt.Sub(ib.cfg.clock.Now()))
 		}

@@ -49,6 +49,20 @@ func TestIntervalFollowsTheLiveQuota(t *testing.T) {
 	}
 }
 
+func TestReadsHoldTheNextSweepBackAnHourAtMost(t *testing.T) {
+	srv := chattest.Start(t, chattest.WithChat(7, chattest.Chat{ID: 1}))
+	client, err := chatclient.New(chatclient.APIKey(srv.Token), chatclient.WithBaseURL(srv.URL))
+	require.NoError(t, err)
+	ib, err := New(client, 7, NewMemoryStore(), func(context.Context, Event) error { return nil })
+	require.NoError(t, err)
+	// A first pass over 100,000 chats reads each one: a fifth of 10,000 reads an
+	// hour would put the next sweep 50 hours away; the quota renews in one.
+	ib.reads.Store(100_000)
+	assert.Equal(t, time.Hour, ib.interval(context.Background()))
+	ib.reads.Store(500) // a fifth of the quota allows 500 reads every quarter hour
+	assert.Equal(t, 15*time.Minute, ib.interval(context.Background()))
+}
+
 // stopClock hands each wait asked of it to the test and goes on only when the test
 // lets it, so a test sees exactly how long Run waited between sweeps.
 type stopClock struct {

@@ -73,7 +73,7 @@ func (q *queue) signal() {
 func (q *queue) take(ctx context.Context, drain bool) (int64, job, bool) {
 	for {
 		q.mu.Lock()
-		if drain && len(q.order) == 0 {
+		if ctx.Err() != nil || (drain && len(q.order) == 0) {
 			q.mu.Unlock()
 			return 0, job{}, false
 		}
@@ -91,7 +91,11 @@ func (q *queue) take(ctx context.Context, drain bool) (int64, job, bool) {
 			}
 			j := q.pending[id]
 			delete(q.pending, id)
-			q.order = append(q.order[:i:i], q.order[i+1:]...)
+			// Take it out by moving the ones before it up a place: the chat taken
+			// is nearly always at or near the front, so this costs little even
+			// when a first pass over a large business has queued every chat.
+			copy(q.order[1:i+1], q.order[:i])
+			q.order = q.order[1:]
 			q.running[id] = true
 			more := len(q.order) > 0
 			q.mu.Unlock()
@@ -115,10 +119,17 @@ func (q *queue) take(ctx context.Context, drain bool) (int64, job, bool) {
 		if timer != nil {
 			timer.Stop()
 		}
-		if ctx.Err() != nil {
-			return 0, job{}, false
-		}
 	}
+}
+
+// clear empties the queue and returns the chats that were waiting (not those a
+// worker holds): what a pass cut short leaves to the next one.
+func (q *queue) clear() []int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	left := q.order
+	q.order, q.pending, q.due, q.fails = nil, map[int64]job{}, map[int64]time.Time{}, map[int64]int{}
+	return left
 }
 
 // done gives a chat back: after a failure it is asked for again, after its backoff.

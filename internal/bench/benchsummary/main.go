@@ -272,15 +272,16 @@ func writeInbox(rep *report) {
 	fmt.Fprintf(w, "**Steady state with pushes working** (`BenchmarkSteadyState`): 2,000 chats for five hours of the fake's time (an injected clock), customers writing 600 messages an hour, each announced by a push; spending measured over the last three hours (a new store's catch-up settles in the first two). History reads include the pushes' own. Goal: each at most the configured share of its hourly quota.\n\n")
 	fmt.Fprintf(w, "| pushes | getChats / hourly quota | getChatHistory / hourly quota | configured share | goal |\n|---|---|---|---|---|\n| %.0f | %.3f | %.3f | %.2f | %s |\n\n", pushes, sc, sh, share, g)
 
-	fmt.Fprintf(w, "**Memory over 100,000 chats** (`BenchmarkStateBytesPerChat`): the heap an inbox with a `MemoryStore` keeps per chat after handing over every chat of a business (after a GC), and what a later sweep that finds nothing new allocates per chat. Goal: flat: at 100,000 chats no more per chat than at 10,000 (within 10%%).\n\n")
-	fmt.Fprintf(w, "| chats | kept per chat | allocated per chat by a sweep |\n|---|---|---|\n")
-	kept, swept := map[string]float64{}, map[string]float64{}
+	fmt.Fprintf(w, "**Memory over 100,000 chats** (`BenchmarkStateBytesPerChat`): the heap an inbox with a `MemoryStore` keeps per chat after handing over every chat of a business (after a GC), and what a later sweep that finds nothing new allocates per chat, beside its floor from the same run: a plain listing of every chat by the client. Both allocation figures include the in-process fake's; the difference is the inbox's own. Goal: flat: at 100,000 chats no more per chat than at 10,000 (within 10%%, or 16 B for the inbox's own allocations).\n\n")
+	fmt.Fprintf(w, "| chats | kept per chat | a sweep allocates per chat | a plain listing (floor) | the inbox's own |\n|---|---|---|---|---|\n")
+	kept, own := map[string]float64{}, map[string]float64{}
 	for _, n := range []string{"1000", "10000", "100000"} {
 		name := "BenchmarkStateBytesPerChat/chats=" + n
-		kept[n], swept[n] = rep.get(name, "kept-B/chat"), rep.get(name, "sweep-alloc-B/chat")
-		fmt.Fprintf(w, "| %s | %.0f B | %.0f B |\n", n, kept[n], swept[n])
+		swept, listed := rep.get(name, "sweep-alloc-B/chat"), rep.get(name, "list-alloc-B/chat")
+		kept[n], own[n] = rep.get(name, "kept-B/chat"), swept-listed
+		fmt.Fprintf(w, "| %s | %.0f B | %.0f B | %.0f B | %.0f B |\n", n, kept[n], swept, listed, own[n])
 	}
-	g = rep.goal(kept["100000"] <= 1.10*kept["10000"] && swept["100000"] <= 1.10*swept["10000"],
-		"memory: kept %.0f B a chat at 100k against %.0f at 10k; a sweep allocates %.0f against %.0f", kept["100000"], kept["10000"], swept["100000"], swept["10000"])
+	g = rep.goal(kept["100000"] <= 1.10*kept["10000"] && own["100000"] <= max(1.10*own["10000"], own["10000"]+16),
+		"memory: kept %.0f B a chat at 100k against %.0f at 10k; the inbox's own allocations %.0f against %.0f", kept["100000"], kept["10000"], own["100000"], own["10000"])
 	fmt.Fprintf(w, "\nGoal: %s. (At 1,000 chats the fixed cost of the client and the inbox shows per chat.)\n", g)
 }
