@@ -12,8 +12,9 @@ import (
 const documentedWindow = time.Hour
 
 // windowInMessage finds the window in a 420's "Hit rate limit of N requests per
-// hour"; a fake Market (package chattest) writes a duration, "per 15s".
-var windowInMessage = regexp.MustCompile(`requests per (\S+?)(?:[ ;,.]|$)`)
+// hour"; a fake Market (package chattest) writes a duration, "per 15s". A dot ends
+// it only where a sentence ends, so "per 1.5s" is read whole.
+var windowInMessage = regexp.MustCompile(`requests per (\S+?)(?:[ ;,]|\.(?:\s|$)|$)`)
 
 // windowWords are the windows the Market names in words.
 var windowWords = map[string]time.Duration{

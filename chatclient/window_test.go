@@ -50,6 +50,16 @@ func TestRateLimitErrorTellsTheQuotaWindow(t *testing.T) {
 		require.ErrorAs(t, err, &rle)
 		assert.Equal(t, time.Hour, rle.Window)
 	})
+	t.Run("a window with a fraction, at the end of a sentence", func(t *testing.T) {
+		srv := newFake(t, chattest.WithClock(clock))
+		f := chattest.SpentQuota(1000, at.Add(time.Hour))
+		f.Body = `{"status":"ERROR","errors":[{"code":"LIMIT_EXCEEDED","message":"Hit rate limit of 1000 requests per 1.5s."}]}`
+		srv.Script("getChat", f)
+		_, err := clientFor(t, srv, chatclient.WithMaxWait(0)).GetChat(context.Background(), 100, 5000001)
+		var rle *chatclient.RateLimitError
+		require.ErrorAs(t, err, &rle)
+		assert.Equal(t, 1500*time.Millisecond, rle.Window)
+	})
 	t.Run("a 420 that states no window: the documented hour", func(t *testing.T) {
 		srv := newFake(t, chattest.WithClock(clock))
 		f := chattest.SpentQuota(1000, at.Add(time.Hour))

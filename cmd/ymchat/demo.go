@@ -29,7 +29,7 @@ import (
 )
 
 func newDemoCommand(e *env, o *options) *cobra.Command {
-	return sessionless(&cobra.Command{
+	cmd := sessionless(&cobra.Command{
 		Use:   "demo",
 		Short: "Walk through the library against a built-in fake Market (no account needed)",
 		Long: `Start a fake Yandex Market in-process (package chattest, with its shipped data)
@@ -55,6 +55,10 @@ Ctrl-C ends it with one line, "demo interrupted" (exit 130).`,
 			return err
 		},
 	})
+	// Its own --redis, so that the demo's help lists it (a sessionless command's help
+	// hides the root's flags); it stands in for the root's --redis here.
+	cmd.Flags().Var(stringValue{new(string), "URL"}, "redis", "also share the burst's limits through this Redis (redis://host:port/db) [$YM_REDIS_URL]")
+	return cmd
 }
 
 // demoRedis reads the Redis the demo shares limits through into o: --redis, else

@@ -57,8 +57,9 @@ Where it keeps its place (the last event printed of each chat):
 "ymchat listen --help" for serving it to the Market); they need --listen.
 
 --once sweeps once, prints what is new and exits (for cron): 0 when every chat
-was printed in full, 1 when the sweep failed or a chat still failed after a few
-tries (the next run picks up where each chat stopped). --timeout applies to
+was printed in full; else the exit code of the sweep's failure (see ymchat
+--help), or 1 when only some chats still failed after a few tries; either way
+the next run picks up where each chat stopped. --timeout applies to
 --once only. Without --once, SIGINT or SIGTERM stops it and it exits 0: what
 was not printed yet is printed by the next run.`
 
@@ -177,6 +178,7 @@ func runInbox(ctx context.Context, e *env, o *options, f *inboxFlags) error {
 	// The progress line runs until the first sweep is printed in full.
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	first := true
 	var serveErr error
 wait:
 	for {
@@ -186,7 +188,10 @@ wait:
 		case serveErr = <-served:
 			break wait
 		case <-tick.C:
-			if !out.caughtUp(ib) {
+			if !first {
+				continue
+			}
+			if first = !out.caughtUp(ib); first {
 				out.progress(ib)
 			}
 		}
@@ -231,19 +236,17 @@ func inboxOnce(ctx context.Context, e *env, ib *inbox.Inbox, out *inboxPrinter) 
 	if !rep.Swept && err == nil {
 		fmt.Fprintf(e.stderr, "another process is sweeping business %d: printed only what pushes marked\n", ib.BusinessID())
 	}
-	if err != nil {
-		return err
-	}
-	if len(rep.HeldBack) > 0 {
+	if len(rep.HeldBack) > 0 && ctx.Err() == nil {
 		ids := slices.Sorted(maps.Keys(rep.HeldBack))
 		var b strings.Builder
 		fmt.Fprintf(&b, "%d of the chats could not be printed in full; the next run tries them again:", len(ids))
 		for _, id := range ids {
 			fmt.Fprintf(&b, "\n  chat %d: %v", id, rep.HeldBack[id])
 		}
-		return errors.New(b.String())
+		// Both, when the sweep failed too: the sweep's error decides the exit code.
+		err = errors.Join(err, errors.New(b.String()))
 	}
-	return nil
+	return err
 }
 
 // inboxPrinter prints the inbox's events as JSON lines on stdout and a progress line
@@ -265,13 +268,21 @@ func (p *inboxPrinter) handle(_ context.Context, ev inbox.Event) error {
 	return p.lines.write(toInboxLine(ev))
 }
 
-// progress says how far the sweep is.
+// progress says how far the sweep is. It skips a tick while a line is being printed
+// rather than wait: a stdout that blocks (a paused pipe) must not keep the caller
+// from seeing a signal.
 func (p *inboxPrinter) progress(ib *inbox.Inbox) {
-	p.mu.Lock()
+	if !p.mu.TryLock() {
+		return
+	}
 	defer p.mu.Unlock()
-	if at, chats := ib.LastSweep(); at.IsZero() {
+	at, chats := ib.LastSweep()
+	switch {
+	case ib.SweptElsewhere():
+		p.prog.show("another process sweeps: %d chats to read... %d events printed", ib.Pending(), p.printed)
+	case at.IsZero():
 		p.prog.show("sweep: listing the chats... %d events printed", p.printed)
-	} else {
+	default:
 		p.prog.show("sweep: %d chats listed, %d to read... %d events printed", chats, ib.Pending(), p.printed)
 	}
 }
@@ -282,13 +293,18 @@ func (p *inboxPrinter) clear() {
 	p.prog.clear()
 }
 
-// caughtUp says whether the inbox's first sweep ended and every chat it queued (or a
-// push woke since) was handed over; the progress line is cleared once it is.
+// caughtUp says whether the inbox's first sweep ended (here, or in the process of a
+// fleet that holds the sweep) and every chat it queued (or a push woke since) was
+// handed over; the progress line is cleared once it is.
 func (p *inboxPrinter) caughtUp(ib *inbox.Inbox) bool {
 	at, _ := ib.LastSweep()
-	if at.IsZero() || ib.Pending() > 0 {
+	if (at.IsZero() && !ib.SweptElsewhere()) || ib.Pending() > 0 {
 		return false
 	}
-	p.clear()
+	if !p.mu.TryLock() {
+		return false
+	}
+	defer p.mu.Unlock()
+	p.prog.clear()
 	return true
 }
