@@ -102,19 +102,37 @@ func TestInboxRestartPrintsNothingTwice(t *testing.T) {
 	assert.Empty(t, third.stdout, "nothing new, nothing printed")
 }
 
-func TestInboxListenPrintsAPush(t *testing.T) {
-	srv, vars := fake(t)
+// caughtUpInbox prints the fake's events with --once, then starts a long-running
+// inbox with args, whose first sweep (its place is in memory) prints them again. It
+// returns how many lines that is, the inbox's output, and stop, which ends it as a
+// signal would and returns its exit code.
+func caughtUpInbox(t *testing.T, srv *chattest.Server, vars map[string]string, args ...string) (want int, stdout, stderr *syncBuf, stop func() int) {
+	t.Helper()
 	caughtUp := runCLI(t, vars, false, "inbox", "--once", "--base-url", srv.URL)
 	require.Equal(t, 0, caughtUp.code, caughtUp.stderr)
-	want := strings.Count(caughtUp.stdout, "\n")
-
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	stdout, stderr := &syncBuf{}, &syncBuf{}
+	stdout, stderr = &syncBuf{}, &syncBuf{}
 	done := make(chan int, 1)
 	go func() {
-		done <- runWriting(ctx, stdout, stderr, vars, "inbox", "--listen", "127.0.0.1:0", "--base-url", srv.URL)
+		done <- runWriting(ctx, stdout, stderr, vars, append([]string{"inbox", "--base-url", srv.URL}, args...)...)
 	}()
+	stop = func() int {
+		cancel()
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(10 * time.Second):
+			t.Fatal("inbox did not stop")
+			return -1
+		}
+	}
+	t.Cleanup(func() { cancel() })
+	return strings.Count(caughtUp.stdout, "\n"), stdout, stderr, stop
+}
+
+func TestInboxListenPrintsAPush(t *testing.T) {
+	srv, vars := fake(t)
+	want, stdout, stderr, stop := caughtUpInbox(t, srv, vars, "--listen", "127.0.0.1:0")
 	re := regexp.MustCompile(`listening on (http://\S+)`)
 	require.Eventually(t, func() bool { return re.MatchString(stderr.String()) }, 10*time.Second, 5*time.Millisecond, "stderr: %s", stderr)
 	require.NoError(t, srv.RegisterReceiver(re.FindStringSubmatch(stderr.String())[1]+"/notification"))
@@ -126,13 +144,7 @@ func TestInboxListenPrintsAPush(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), `"text":"Pushed to you"`) }, 10*time.Second, 5*time.Millisecond, "stdout: %s", stdout)
 
-	cancel()
-	select {
-	case code := <-done:
-		assert.Equal(t, 0, code, "a signal after the first sweep is a clean stop: %s", stderr)
-	case <-time.After(10 * time.Second):
-		t.Fatal("inbox did not stop")
-	}
+	assert.Equal(t, 0, stop(), "a signal is a clean stop: %s", stderr)
 	assert.Equal(t, want+1, strings.Count(stdout.String(), "\n"), "the pushed message, once: %s", stdout)
 }
 
@@ -282,29 +294,13 @@ func TestInboxSweepsAsOftenAsTheFlagsAllow(t *testing.T) {
 	// announced (there is no --listen), where the default would wait a minute.
 	srv, vars := fake(t, chattest.WithQuota("getChatHistory", chattest.Quota{Limit: 100_000_000, Window: time.Hour}),
 		chattest.WithQuota("getChats", chattest.Quota{Limit: 100_000_000, Window: time.Hour}))
-	caughtUp := runCLI(t, vars, false, "inbox", "--once", "--base-url", srv.URL)
-	require.Equal(t, 0, caughtUp.code, caughtUp.stderr)
-	want := strings.Count(caughtUp.stdout, "\n")
-
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	stdout, stderr := &syncBuf{}, &syncBuf{}
-	done := make(chan int, 1)
-	go func() {
-		done <- runWriting(ctx, stdout, stderr, vars, "inbox", "--min-interval", "0", "--share", "1", "--base-url", srv.URL)
-	}()
+	want, stdout, stderr, stop := caughtUpInbox(t, srv, vars, "--min-interval", "0", "--share", "1")
 	require.Eventually(t, func() bool { return strings.Count(stdout.String(), "\n") >= want }, 10*time.Second, 5*time.Millisecond, "stdout: %s", stdout)
 	_, err := srv.CustomerWrites(100, 5000003, "Found by a sweep")
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), `"text":"Found by a sweep"`) }, 10*time.Second, 5*time.Millisecond, "stdout: %s", stdout)
 
-	cancel()
-	select {
-	case code := <-done:
-		assert.Equal(t, 0, code, stderr)
-	case <-time.After(10 * time.Second):
-		t.Fatal("inbox did not stop")
-	}
+	assert.Equal(t, 0, stop(), stderr)
 	assert.Equal(t, 1, strings.Count(stdout.String(), "Found by a sweep"), "printed once: %s", stdout)
 }
 
